@@ -1,0 +1,47 @@
+"""eagle_core: the Eagle router engine (global + local ELO over a Chroma feedback log).
+
+Framework-free: never imports LangChain or LlamaIndex.
+"""
+
+from __future__ import annotations
+
+from eagle_core._config import EagleConfig
+from eagle_core._costs import TokenCost
+from eagle_core._decision import ModelScore, RouteDecision
+from eagle_core._embeddings import Embedder, resolve_embedder
+from eagle_core._engine import Eagle
+from eagle_core._errors import (
+    ConfigError,
+    EagleError,
+    InvalidCostError,
+    InvalidFeedbackError,
+    InvalidQueryError,
+    StoreMismatchError,
+    StoreUnavailableError,
+    UnknownDecisionError,
+    UnknownModelError,
+)
+from eagle_core._leaderboard import Leaderboard, LeaderboardRow
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "Eagle",
+    "EagleConfig",
+    "EagleError",
+    "Embedder",
+    "InvalidCostError",
+    "InvalidFeedbackError",
+    "InvalidQueryError",
+    "Leaderboard",
+    "LeaderboardRow",
+    "ModelScore",
+    "RouteDecision",
+    "StoreMismatchError",
+    "StoreUnavailableError",
+    "TokenCost",
+    "UnknownDecisionError",
+    "UnknownModelError",
+    "resolve_embedder",
+]

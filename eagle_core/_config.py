@@ -1,0 +1,111 @@
+"""Engine configuration: the paper's hyper-parameters plus the choices the paper leaves open."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+from eagle_core._errors import ConfigError
+
+__all__ = ["EagleConfig"]
+
+Normalization = Literal["winprob", "minmax", "max"]
+LocalOrder = Literal["farthest_first", "nearest_first"]
+
+
+@dataclass(frozen=True)
+class EagleConfig:
+    """Hyper-parameters of the Eagle router.
+
+    ``EagleConfig.paper()`` is the literal reading of arXiv 2409.15518 (P=0.5, N=20, K=32 everywhere).
+    The defaults differ only where the paper is silent or where validation showed the literal reading
+    to be noisy; see docs/METHOD.md for why each choice was made.
+    """
+
+    p: float = 0.5
+    """Weight of the global rating in ``P*global + (1-P)*local``."""
+    n_neighbors: int = 20
+    """N: how many nearest *distinct* past queries are replayed for the local rating."""
+    k: float = 32.0
+    """ELO K-factor used when replaying the neighbours' comparisons (local ratings)."""
+    global_k: float | None = None
+    """K-factor of the incremental global pass; ``None`` means the same as ``k``."""
+    initial_rating: float = 1500.0
+    """Rating of a model before any feedback (and of a model added at run time)."""
+    draw_score: float | None = 0.5
+    """Score S of a draw (equal scores, ``tie=True``); ``None`` drops draws entirely."""
+    normalization: Normalization = "winprob"
+    """How combined ratings become q in [0, 1] for the cost rule: ``winprob`` = mean expected win
+    probability against the other candidates; ``minmax`` = (s-min)/(max-min); ``max`` = s/max."""
+    local_order: LocalOrder = "farthest_first"
+    """Replay order of the neighbours: farthest first lets the most similar query act last (ELO weighs
+    recent matches most)."""
+    sync_interval: float | None = None
+    """Seconds between re-reads of the shared store for feedback written by other processes;
+    ``None`` = only this process writes (no re-reads)."""
+    max_decisions: int = 10_000
+    """How many recent decisions are remembered for ``record_feedback(decision_id, ...)``."""
+    embedding_cache_size: int = 4096
+    """How many query embeddings are cached by text (one embedding per route+feedback cycle)."""
+
+    def __post_init__(self) -> None:
+        _check_range("p", self.p, 0.0, 1.0)
+        n = self.n_neighbors
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ConfigError(f"n_neighbors must be an int >= 0, got {self.n_neighbors!r}")
+        _check_positive("k", self.k)
+        if self.global_k is not None:
+            _check_positive("global_k", self.global_k)
+        _check_finite("initial_rating", self.initial_rating)
+        if self.draw_score is not None:
+            _check_range("draw_score", self.draw_score, 0.0, 1.0)
+        if self.normalization not in ("winprob", "minmax", "max"):
+            raise ConfigError(
+                f"normalization must be 'winprob', 'minmax' or 'max', got {self.normalization!r}"
+            )
+        if self.local_order not in ("farthest_first", "nearest_first"):
+            raise ConfigError(
+                f"local_order must be 'farthest_first' or 'nearest_first', got {self.local_order!r}"
+            )
+        if self.sync_interval is not None:
+            _check_range("sync_interval", self.sync_interval, 0.0, math.inf)
+        for name in ("max_decisions", "embedding_cache_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be an int >= 1, got {value!r}")
+
+    @classmethod
+    def paper(cls, **overrides: Any) -> EagleConfig:
+        """The literal reading of the paper: P=0.5, N=20, K=32 for global and local, draws = 0.5."""
+        base = cls(p=0.5, n_neighbors=20, k=32.0, global_k=32.0, draw_score=0.5)
+        return replace(base, **overrides)
+
+    @property
+    def effective_global_k(self) -> float:
+        return self.k if self.global_k is None else self.global_k
+
+    def replace(self, **changes: Any) -> EagleConfig:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_finite(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+
+
+def _check_positive(name: str, value: Any) -> None:
+    _check_finite(name, value)
+    if value <= 0:
+        raise ConfigError(f"{name} must be > 0, got {value!r}")
+
+
+def _check_range(name: str, value: Any, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ConfigError(f"{name} must be a number in [{low}, {high}], got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be in [{low}, {high}], got {value!r}")

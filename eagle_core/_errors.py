@@ -1,0 +1,61 @@
+"""One exception tree for the whole library.
+
+Every error derives from :class:`EagleError` *and* from the builtin it refines, so callers can catch either
+``EagleError`` or the familiar ``ValueError`` / ``KeyError`` / ``ConnectionError``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "EagleError",
+    "InvalidCostError",
+    "InvalidFeedbackError",
+    "InvalidQueryError",
+    "StoreMismatchError",
+    "StoreUnavailableError",
+    "UnknownDecisionError",
+    "UnknownModelError",
+]
+
+
+class EagleError(Exception):
+    """Base class of every error raised by eagle-router."""
+
+
+class ConfigError(EagleError, ValueError):
+    """A constructor or call argument has a value the engine cannot use."""
+
+
+class InvalidQueryError(EagleError, ValueError):
+    """The query is not a non-empty string."""
+
+
+class UnknownModelError(EagleError, KeyError):
+    """A model name is not one of the engine's models."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidFeedbackError(EagleError, ValueError):
+    """Feedback that cannot become rating updates (bad outcome, score, thumbs or pair)."""
+
+
+class InvalidCostError(EagleError, ValueError):
+    """A model cost that is NaN, negative, infinite or malformed."""
+
+
+class StoreMismatchError(EagleError, ValueError):
+    """The existing feedback store was built with another embedder or another model set."""
+
+
+class UnknownDecisionError(EagleError, KeyError):
+    """A decision id this engine does not remember."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class StoreUnavailableError(EagleError, ConnectionError):
+    """The Chroma store cannot be reached; feedback was *not* recorded."""

@@ -1,0 +1,128 @@
+"""Turning every kind of feedback into ELO matches, with validation that names the bad value.
+
+* ``comparison``: winner beats loser (S=1), or a draw with ``tie=True``.
+* ``scores``: per-model scores for one query; every unordered pair becomes one match, the higher score
+  wins, equal scores draw (RouterBench-style 0/1 grades give many draws).
+* ``thumbs``: a thumb up (or down, or a score x in [0, 1]) on one model's answer becomes a match of that
+  model against *every other* current model with S = 1 (0, or x), each weighted 1/(M-1): in total one
+  thumb moves the model about as much as one full match, and the others share the opposite move.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from eagle_core._errors import InvalidFeedbackError, InvalidQueryError, UnknownModelError
+from eagle_core._store import RawPair
+
+__all__ = [
+    "check_model",
+    "check_query",
+    "comparison_pairs",
+    "parse_item",
+    "score_pairs",
+    "thumbs_pairs",
+]
+
+
+def check_query(query: Any) -> str:
+    if not isinstance(query, str):
+        raise InvalidQueryError(f"query must be a non-empty string, got {type(query).__name__} {query!r}")
+    if not query.strip():
+        raise InvalidQueryError(f"query must be a non-empty string, got {query!r}")
+    return query
+
+
+def check_model(name: Any, models: Sequence[str], role: str = "model") -> str:
+    if not isinstance(name, str) or name not in models:
+        raise UnknownModelError(
+            f"{role} must be one of the engine's models {list(models)}, got {name!r}; "
+            "add it first with eagle.add_model(name, cost)"
+        )
+    return name
+
+
+def comparison_pairs(winner: Any, loser: Any, tie: Any, models: Sequence[str]) -> tuple[RawPair, ...]:
+    check_model(winner, models, "winner")
+    check_model(loser, models, "loser")
+    if not isinstance(tie, bool):
+        raise InvalidFeedbackError(f"tie must be True or False, got {tie!r}")
+    if winner == loser:
+        raise InvalidFeedbackError(
+            f"winner and loser must be different models, got {winner!r} twice"
+        )
+    return ((winner, loser, 0.5 if tie else 1.0, 1.0, tie),)
+
+
+def _check_unit(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidFeedbackError(f"{name} must be a finite number in [0, 1], got {value!r}")
+    if not 0.0 <= value <= 1.0:
+        raise InvalidFeedbackError(f"{name} must be in [0, 1], got {value!r}")
+    return float(value)
+
+
+def score_pairs(scores: Any, models: Sequence[str]) -> tuple[RawPair, ...]:
+    if not isinstance(scores, Mapping):
+        raise InvalidFeedbackError(
+            f"scores must be a mapping model -> score, got {type(scores).__name__} {scores!r}"
+        )
+    if len(scores) < 2:
+        raise InvalidFeedbackError(
+            f"scores must name at least two models to compare, got {dict(scores)!r}"
+        )
+    for name, value in scores.items():
+        check_model(name, models, "scores key")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InvalidFeedbackError(
+                f"score of model {name!r} must be a finite number, got {value!r}"
+            )
+    names = list(scores)
+    pairs: list[RawPair] = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            sa, sb = scores[a], scores[b]
+            draw = sa == sb
+            pairs.append((a, b, 0.5 if draw else (1.0 if sa > sb else 0.0), 1.0, draw))
+    return tuple(pairs)
+
+
+def thumbs_pairs(model: Any, value: Any, models: Sequence[str]) -> tuple[RawPair, ...]:
+    """``value``: True/False (thumb up/down) or a score in [0, 1]."""
+    check_model(model, models)
+    if isinstance(value, bool):
+        s = 1.0 if value else 0.0
+    else:
+        s = _check_unit("thumbs score", value)
+    others = [m for m in models if m != model]
+    if not others:
+        raise InvalidFeedbackError(
+            f"a thumb on {model!r} needs at least one other model to compare with; add one first"
+        )
+    w = 1.0 / len(others)
+    return tuple((model, o, s, w, False) for o in others)
+
+
+def parse_item(item: Any, models: Sequence[str]) -> tuple[str, str, tuple[RawPair, ...]]:
+    """One ``record_many`` item -> (kind, query, pairs); raises with the item's content on error."""
+    if not isinstance(item, Mapping):
+        raise InvalidFeedbackError(
+            "record_many items must be dicts like {'query', 'scores'} or {'query', 'winner', 'loser'} "
+            f"or {{'query', 'model', 'thumbs'}}, got {item!r}"
+        )
+    query = check_query(item.get("query"))
+    if "scores" in item:
+        return "scores", query, score_pairs(item["scores"], models)
+    if "winner" in item or "loser" in item:
+        return "comparison", query, comparison_pairs(
+            item.get("winner"), item.get("loser"), item.get("tie", False), models
+        )
+    if "thumbs" in item or "score" in item:
+        value = item["thumbs"] if "thumbs" in item else item["score"]
+        return "thumbs", query, thumbs_pairs(item.get("model"), value, models)
+    raise InvalidFeedbackError(
+        f"record_many item must have 'scores', 'winner'/'loser' or 'model'+'thumbs', got keys "
+        f"{sorted(item)!r}"
+    )
