@@ -1,0 +1,66 @@
+"""Shared fixtures: the real bundled MiniLM embedder, real in-memory Chroma engines, the data folder."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+from eagle_core import Eagle  # noqa: E402
+from eagle_core._embeddings import SentenceTransformerEmbedder  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_HELP = (
+    "the real routing data is not available: set EAGLE_DATA_DIR to a folder holding routerbench/, "
+    "arena_bench/, routellm/ and vicuna80_votes/ (the shared data described in docs/DATA.md), or place "
+    "it at ../shared/data next to the repository"
+)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    """The real bundled all-MiniLM-L6-v2, loaded once per test session."""
+    emb = SentenceTransformerEmbedder()
+    emb.embed(["warm up"])
+    return emb
+
+
+@pytest.fixture
+def make_eagle(embedder: SentenceTransformerEmbedder) -> Iterator[Callable[..., Eagle]]:
+    """Factory for engines on real Chroma (in-memory unless path=/client= is given)."""
+    created: list[Eagle] = []
+
+    def factory(models: Any = None, **kwargs: Any) -> Eagle:
+        kwargs.setdefault("embedder", embedder)
+        eagle = Eagle(models, **kwargs)
+        created.append(eagle)
+        return eagle
+
+    yield factory
+    for eagle in created:
+        eagle.close()
+
+
+def resolve_data_dir() -> Path | None:
+    env = os.environ.get("EAGLE_DATA_DIR")
+    candidate = Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    return candidate if (candidate / "routerbench").is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The shared data folder. Missing data fails the run in CI and skips elsewhere."""
+    found = resolve_data_dir()
+    if found is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI must have the data: {DATA_HELP}")
+        pytest.skip(DATA_HELP)
+    return found
