@@ -36,12 +36,21 @@ from eagle_core._store import Event, FeedbackStore, RawPair, query_key
 
 __all__ = ["Eagle"]
 
+_CONTROL_KINDS = frozenset({"models", "add_model", "remove_model"})
+
 logger = logging.getLogger(__name__)
 
 _COLLECTION_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,400}[a-zA-Z0-9]$")
 _SYNC_WINDOW_NS = 30 * 10**9
 """Re-read window of :meth:`Eagle.sync`: events stamped up to this long before the last sync are
 fetched again, so a slow writer in another process is not missed."""
+_CHECKPOINT_EVERY = 256
+"""Applied events between two snapshots of the global state (see :meth:`Eagle._reorder`)."""
+_REORDER_HORIZON_NS = 2 * _SYNC_WINDOW_NS
+"""How far back (in event time) snapshots and events are kept for re-ordering late events in memory;
+a later-arriving event older than that makes :meth:`Eagle.sync` re-read the whole log instead."""
+_MAX_RECENT = 20_000
+"""At most about this many recent events are kept for that (bounds memory under heavy writing)."""
 
 
 class Eagle:
@@ -110,12 +119,20 @@ class Eagle:
         self._n_matches = 0
         self._last_sync = time.monotonic()
         self._sync_from = 0
+        # recent events, and snapshots of the state before recent[idx] (see _reorder)
+        self._recent: list[Event] = []
+        self._checkpoints: list[tuple[int, tuple[Any, ...]]] = [(0, self._snapshot())]
+
+    def _snapshot(self) -> tuple[Any, ...]:
+        return (self._last_key, dict(self._ratings), dict(self._costs),
+                {m: list(s) for m, s in self._stats.items()}, self._n_events, self._n_matches)
 
     @property
     def models(self) -> tuple[str, ...]:
         """Current model names, in the order they were added."""
         self.open()
-        return tuple(self._ratings)
+        with self._lock:  # a sync may be replaying the log (rebuilding _ratings) in another thread
+            return tuple(self._ratings)
 
     @property
     def costs(self) -> dict[str, CostSpec]:
@@ -189,13 +206,18 @@ class Eagle:
             return f"{self.collection}-{uuid.uuid4().hex[:8]}"
         return self.collection
 
-    def _load(self) -> None:
+    def _load(self, *, reopen: bool = False) -> None:
+        """Replay the whole log. ``reopen``: a re-read by :meth:`sync` on a store already open here
+        (models added or removed by other processes are expected; no repair of the index)."""
         assert self._store is not None
         events = self._store.load()
         self._reset_state()
         for event in events:
             self._apply(event)
         given = self._initial_costs
+        if reopen:
+            self._apply_caller_costs()
+            return
         if not events:
             if not given:
                 raise ConfigError(
@@ -228,6 +250,7 @@ class Eagle:
     # ------------------------------------------------------------------ replay ---------------------
     def _apply(self, event: Event) -> None:
         """Fold one log event into the in-memory state (global ratings, per-query matches)."""
+        self._track(event)
         self._seen.add(event.id)
         self._last_key = max(self._last_key, event.order_key)
         self._last_ts = max(self._last_ts, event.ts)
@@ -236,7 +259,8 @@ class Eagle:
         kind, payload = event.kind, event.payload
         if kind == "models":
             for name, cost in payload["models"].items():
-                self._add_state(name, cost_from_dict(cost))
+                if name not in self._ratings:  # a second process creating the same store: no reset
+                    self._add_state(name, cost_from_dict(cost))
             return
         if kind == "add_model":
             self._add_state(payload["model"], cost_from_dict(payload.get("cost")))
@@ -249,6 +273,54 @@ class Eagle:
         self._by_query.setdefault(event.qkey, []).extend(pairs)
         self._n_events += 1
         self._apply_global(pairs)
+
+    def _track(self, event: Event) -> None:
+        """Remember ``event`` (and every ``_CHECKPOINT_EVERY`` events a snapshot of the state before
+        it) so a late event from another process can be slotted in without re-reading the store."""
+        if len(self._recent) - self._checkpoints[-1][0] >= _CHECKPOINT_EVERY:
+            self._checkpoints.append((len(self._recent), self._snapshot()))
+            horizon = event.ts - _REORDER_HORIZON_NS
+            drop = 0
+            cps = self._checkpoints
+            while drop + 1 < len(cps) and (cps[drop + 1][1][0][0] < horizon
+                                           or len(self._recent) - cps[drop][0] > _MAX_RECENT):
+                drop += 1
+            if drop:
+                cut = self._checkpoints[drop][0]
+                del self._recent[:cut]
+                self._checkpoints = [(i - cut, snap) for i, snap in self._checkpoints[drop:]]
+        self._recent.append(event)
+
+    def _reorder(self, new: list[Event]) -> bool:
+        """Apply ``new`` events (sorted) of which some order before events already applied: roll back
+        to the last snapshot before them and re-apply everything after it in (ts, writer, seq) order.
+        Returns False when no snapshot is old enough (the caller then replays the whole log)."""
+        first = new[0].order_key
+        pos = len(self._checkpoints) - 1
+        while pos >= 0 and not self._checkpoints[pos][1][0] < first:
+            pos -= 1
+        if pos < 0:
+            return False
+        idx, (key, ratings, costs, stats, n_events, n_matches) = self._checkpoints[pos]
+        tail = self._recent[idx:]
+        for event in reversed(tail):  # undo the per-query match lists, newest first
+            if event.kind not in _CONTROL_KINDS:
+                matches = self._by_query[event.qkey]
+                del matches[len(matches) - len(self._compile(event.pairs)) :]
+        self._ratings, self._costs = dict(ratings), dict(costs)
+        self._stats = {m: list(s) for m, s in stats.items()}
+        self._n_events, self._n_matches, self._last_key = n_events, n_matches, key
+        del self._recent[idx:]
+        del self._checkpoints[pos + 1 :]
+        for event in sorted(tail + new, key=lambda e: e.order_key):
+            self._apply(event)
+        self._apply_caller_costs()
+        return True
+
+    def _apply_caller_costs(self) -> None:
+        """Prices change: the costs given to this engine win over the stored ones (as at open)."""
+        if self._initial_costs is not None:
+            self._costs.update({m: c for m, c in self._initial_costs.items() if m in self._ratings})
 
     def _add_state(self, name: str, cost: CostSpec) -> None:
         self._ratings[name] = self._cfg.initial_rating
@@ -343,10 +415,12 @@ class Eagle:
 
     def _neighbours(self, embedding: np.ndarray) -> tuple[list[tuple[str, float]], bool]:
         n = self._cfg.n_neighbors
-        if n == 0 or not self._by_query:
+        with self._lock:
+            known = len(self._by_query)
+        if n == 0 or not known:
             return [], False
         try:
-            return self._store.nearest(embedding, min(n, len(self._by_query))), False  # type: ignore[union-attr]
+            return self._store.nearest(embedding, min(n, known)), False  # type: ignore[union-attr]
         except Exception as exc:  # degraded mode: never fail a route because the store is down
             logger.warning("neighbour search failed (%s); routing on global ratings only", exc)
             return [], True
@@ -563,17 +637,20 @@ class Eagle:
     # ------------------------------------------------------------------ several processes ----------
     def sync(self) -> int:
         """Fold in feedback written by other processes sharing the store; returns how many events
-        were new. Late events (ordered before ones already applied) trigger a full replay, so every
-        process ends with the ratings of the log replayed in (ts, writer, seq) order."""
+        were new. Late events (ordered before ones already applied) are slotted in by rolling back to
+        the last in-memory snapshot before them and re-applying what follows (a full replay of the
+        log only when they are older than the snapshots kept), so every process ends with the
+        ratings of the log replayed in (ts, writer, seq) order."""
         self.open()
         assert self._store is not None
         started = time.time_ns()
         with self._lock:
-            new = [e for e in self._store.load_since(self._sync_from) if e.id not in self._seen]
+            new = self._store.load_new(self._sync_from, self._seen)
             self._last_sync = time.monotonic()
             if new:
                 if new[0].order_key < self._last_key:
-                    self._load()
+                    if not self._reorder(new):
+                        self._load(reopen=True)
                 else:
                     for event in new:
                         self._apply(event)

@@ -137,7 +137,7 @@ class FeedbackStore:
         events: list[Event] = []
         offset = 0
         while True:
-            page = self._log.get(where=where, include=["metadatas"], limit=_PAGE, offset=offset)
+            page = self._get(where=where, include=["metadatas"], limit=_PAGE, offset=offset)
             ids = page["ids"]
             events.extend(Event.from_record(i, m) for i, m in zip(ids, page["metadatas"], strict=True))
             if len(ids) < _PAGE:
@@ -146,8 +146,33 @@ class FeedbackStore:
         events.sort(key=lambda e: e.order_key)
         return events
 
-    def load_since(self, ts: int) -> list[Event]:
-        return self.load(where={"ts": {"$gte": ts}})
+    def load_new(self, ts: int, seen: set[str]) -> list[Event]:
+        """Events stamped at or after ``ts`` whose id is not in ``seen``, sorted in replay order.
+        Ids are listed first and only the new records fetched (a sync re-reads a window of time)."""
+        ids: list[str] = []
+        offset = 0
+        while True:
+            page = self._get(where={"ts": {"$gte": ts}}, include=[], limit=_PAGE, offset=offset)
+            ids.extend(page["ids"])
+            if len(page["ids"]) < _PAGE:
+                break
+            offset += _PAGE
+        fresh = [i for i in ids if i not in seen]
+        events: list[Event] = []
+        for start in range(0, len(fresh), _PAGE):
+            page = self._get(ids=fresh[start : start + _PAGE], include=["metadatas"])
+            records = zip(page["ids"], page["metadatas"], strict=True)
+            events.extend(Event.from_record(i, m) for i, m in records)
+        events.sort(key=lambda e: e.order_key)
+        return events
+
+    def _get(self, **kwargs: Any) -> Any:
+        try:
+            return self._log.get(**kwargs)
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"cannot read the feedback log of {self.name!r} ({exc}); ratings were left as they were"
+            ) from exc
 
     def nearest(self, embedding: np.ndarray, n: int) -> list[tuple[str, float]]:
         """The ``n`` nearest distinct queries as (query key, cosine distance), nearest first."""

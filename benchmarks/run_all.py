@@ -1,0 +1,96 @@
+"""Run every benchmark (``make bench``) and write the results under ``bench-out/``.
+
+Steps, each in its own process (so RSS and timings do not leak between them):
+
+* ``core``: benchmarks/bench_core.py, 10k and 100k stored queries (issue 2, "Measure");
+* ``load``: benchmarks/bench_load.py, 4 processes x 60 s on one ``chroma run`` server (issue 7);
+* ``consistency`` / ``consistency-recommended``: benchmarks/bench_consistency.py, routing quality of
+  the multi-process replay order against arrival-order ELO on RouterBench, with ``EagleConfig()``
+  and with the evaluation's validated settings (issue 7; needs the data);
+* ``eval``: ``eagle bench`` (the evaluation harness: Eagle-paper protocol and baselines; needs the data).
+
+Usage: ``python benchmarks/run_all.py [--only core load ...] [--quick] [--out bench-out]``
+(``make bench ARGS="--quick"``). ``--quick`` is a smoke run (10k only, 15 s of load, fewer shuffles,
+a capped evaluation); the numbers in docs/BENCHMARKS.md come from the full run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+STEPS = ("core", "load", "consistency", "consistency-recommended", "eval")
+
+
+def data_root() -> Path | None:
+    env = os.environ.get("EAGLE_DATA_DIR")
+    root = Path(env) if env else REPO.parent / "shared" / "data"
+    return root if (root / "routerbench").is_dir() else None
+
+
+def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str, list[str] | str]:
+    py = sys.executable
+    quick = args.quick
+    cmds: dict[str, list[str] | str] = {
+        "core": [py, str(HERE / "bench_core.py"), "--out", str(out),
+                 "--sizes", *(["10000"] if quick else ["10000", "100000"]),
+                 *(["--routes", "100", "--fresh", "20"] if quick else [])],
+        "load": [py, str(HERE / "bench_load.py"), "--out", str(out),
+                 "--seconds", "15" if quick else "60", "--procs", "4"],
+    }
+    if data is None:
+        why = ("skipped: no data (set EAGLE_DATA_DIR to the folder holding routerbench/, or place it at "
+               "../shared/data; see docs/DATA.md)")
+        cmds["consistency"] = cmds["consistency-recommended"] = cmds["eval"] = why
+        return cmds
+    consistency = [py, str(HERE / "bench_consistency.py"), "--out", str(out), "--data", str(data),
+                   "--shuffles", "2" if quick else "5"]
+    cmds["consistency"] = consistency
+    cmds["consistency-recommended"] = [*consistency, "--config", "recommended"]
+    cmds["eval"] = [py, "-m", "eagle_core.cli", "bench", "--data", str(data), "--out", str(out / "eval"),
+                    *(["--limit", "300", "--no-online"] if quick else [])]
+    return cmds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", choices=STEPS, default=list(STEPS))
+    parser.add_argument("--quick", action="store_true", help="a smoke run with smaller sizes")
+    parser.add_argument("--out", default=str(REPO / "bench-out"))
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+           "TOKENIZERS_PARALLELISM": "false"}
+    cmds = commands(args, out, data_root())
+    summary: dict[str, dict] = {}
+    for step in args.only:
+        cmd = cmds[step]
+        print(f"\n=== {step} ===", flush=True)
+        if isinstance(cmd, str):
+            print(cmd, flush=True)
+            summary[step] = {"status": cmd}
+            continue
+        print("$ " + " ".join(cmd), flush=True)
+        t0 = time.perf_counter()
+        code = subprocess.call(cmd, cwd=REPO, env=env)
+        summary[step] = {"command": " ".join(cmd), "exit_code": code,
+                         "seconds": round(time.perf_counter() - t0, 1)}
+        print(f"--- {step}: exit {code} in {summary[step]['seconds']} s", flush=True)
+    (out / "run_all.json").write_text(json.dumps(summary, indent=2))
+    print(f"\nwrote {out}/run_all.json; per-step results in {out}/")
+    failed = [s for s, r in summary.items() if r.get("exit_code", 0) != 0]
+    if failed:
+        print(f"failed steps: {failed}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Feedback on a routing decision, given the decision id or anything that carries it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from eagle_llamaindex._errors import MissingDecisionError
+from eagle_llamaindex._events import EagleFeedbackEvent, emit
+
+__all__ = ["DECISION_ID_KEY", "MODEL_KEY", "decision_id_of"]
+
+DECISION_ID_KEY = "eagle_decision_id"
+"""Key of the decision id in ``ChatResponse`` / ``CompletionResponse.additional_kwargs``."""
+MODEL_KEY = "eagle_model"
+"""Key of the chosen model's name in ``additional_kwargs``."""
+
+_REASON_ID = re.compile(r"decision_id=([\w-]+)")
+
+
+def decision_id_of(target: Any) -> str:
+    """The decision id carried by ``target``.
+
+    Accepts the id itself, a ``RouteDecision``, an ``EagleSelection`` (``selector_result``), a query
+    engine ``Response`` routed by ``EagleSelector`` (``response.metadata["selector_result"]``), or a
+    ``ChatResponse`` / ``CompletionResponse`` from ``EagleLLM`` (``additional_kwargs``).
+    """
+    if isinstance(target, str):
+        if target:
+            return target
+        raise MissingDecisionError("decision id must be a non-empty string, got ''")
+    found = getattr(target, "decision_id", None)
+    if isinstance(found, str) and found:
+        return found
+    metadata = getattr(target, "metadata", None)
+    if isinstance(metadata, Mapping) and metadata.get("selector_result") is not None:
+        return decision_id_of(metadata["selector_result"])
+    extra = getattr(target, "additional_kwargs", None)
+    if isinstance(extra, Mapping) and isinstance(extra.get(DECISION_ID_KEY), str):
+        return extra[DECISION_ID_KEY]
+    for reason in _reasons(target):
+        match = _REASON_ID.search(reason)
+        if match:
+            return match.group(1)
+    raise MissingDecisionError(
+        f"{type(target).__name__} object carries no Eagle decision id; pass the decision id, a "
+        "Response from a RouterQueryEngine using EagleSelector, or a ChatResponse/CompletionResponse "
+        f"from EagleLLM (got {target!r:.200})"
+    )
+
+
+def _reasons(target: Any) -> list[str]:
+    selections = getattr(target, "selections", None)
+    if isinstance(selections, list):
+        return [s.reason for s in selections if isinstance(getattr(s, "reason", None), str)]
+    return []
+
+
+def feedback_kwargs(
+    to_model: Callable[[str], str],
+    *,
+    thumbs: bool | None,
+    score: float | None,
+    better: str | None,
+    worse: str | None,
+    tie: str | None,
+    scores: Mapping[str, float] | None,
+) -> dict[str, Any]:
+    """Keyword arguments for ``Eagle.record_feedback`` with names translated to engine models."""
+    kwargs: dict[str, Any] = {}
+    if thumbs is not None:
+        kwargs["thumbs"] = thumbs
+    if score is not None:
+        kwargs["score"] = score
+    for key, name in (("better", better), ("worse", worse), ("tie", tie)):
+        if name is not None:
+            kwargs[key] = to_model(name)
+    if scores is not None:
+        kwargs["scores"] = {to_model(name): value for name, value in scores.items()}
+    return kwargs
+
+
+def record(eagle: Any, decision_id: str, kwargs: dict[str, Any], source: str = "user") -> None:
+    eagle.record_feedback(decision_id, **kwargs)
+    emit(EagleFeedbackEvent(decision_id=decision_id, feedback=kwargs, source=source))
+
+
+async def arecord(eagle: Any, decision_id: str, kwargs: dict[str, Any], source: str = "user") -> None:
+    await eagle.arecord_feedback(decision_id, **kwargs)
+    emit(EagleFeedbackEvent(decision_id=decision_id, feedback=kwargs, source=source))

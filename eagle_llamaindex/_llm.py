@@ -1,0 +1,532 @@
+"""EagleLLM: one LlamaIndex LLM that routes every call to the LLM Eagle picks for it.
+
+``Settings.llm = EagleLLM(...)`` routes every query engine, chat engine and agent. Each call is
+routed on its own; the chosen LLM's own sync, async and streaming methods do the work, so async
+calls stay async and streams arrive chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SerializeAsAny
+from llama_index.core.instrumentation import get_dispatcher
+from llama_index.core.llms import LLM
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+from llama_index.core.prompts.base import BasePromptTemplate
+from llama_index.core.tools.types import BaseTool
+
+from eagle_core import ConfigError, UnknownModelError
+from eagle_llamaindex._capture import note
+from eagle_llamaindex._errors import MissingDecisionError
+from eagle_llamaindex._events import EagleRouteEvent, emit
+from eagle_llamaindex._feedback import (
+    DECISION_ID_KEY,
+    MODEL_KEY,
+    arecord,
+    decision_id_of,
+    feedback_kwargs,
+    record,
+)
+from eagle_llamaindex._judge import Judgement, JudgeRunner, resolve_judge
+
+__all__ = ["EagleLLM"]
+
+dispatcher = get_dispatcher(__name__)
+
+_QUERY_HINT: ContextVar[str | None] = ContextVar("eagle_query_hint", default=None)
+
+Payload = str | Sequence[ChatMessage]
+
+
+@contextmanager
+def _query_hint(prompt: BasePromptTemplate, prompt_args: Mapping[str, Any]) -> Iterator[None]:
+    """Route on the template's ``query_str`` (the user's question) rather than the whole prompt.
+
+    Response synthesizers bind it with ``partial_format``, so look in the template's kwargs too.
+    """
+    query = prompt_args.get("query_str") or (getattr(prompt, "kwargs", None) or {}).get("query_str")
+    token = _QUERY_HINT.set(query if isinstance(query, str) and query.strip() else None)
+    try:
+        yield
+    finally:
+        _QUERY_HINT.reset(token)
+
+
+def _message_text(message: ChatMessage) -> str:
+    return message.content if isinstance(message.content, str) else ""
+
+
+def default_route_text(payload: Payload) -> str:
+    """Text Eagle routes on: the prompt, or the last user message (all messages if none)."""
+    if isinstance(payload, str):
+        return payload
+    for message in reversed(payload):
+        if message.role == MessageRole.USER and _message_text(message).strip():
+            return _message_text(message)
+    return "\n".join(_message_text(m) for m in payload if _message_text(m))
+
+
+def _chat_text(response: ChatResponse | None, deltas: list[str]) -> str:
+    content = _message_text(response.message) if response is not None else ""
+    return content or "".join(deltas)
+
+
+class EagleLLM(FunctionCallingLLM):
+    """A LlamaIndex LLM that sends each call to the LLM Eagle ranks best for it.
+
+    Routing text: when called through a prompt template with a ``query_str`` (every query engine's
+    response synthesis), that question; otherwise the last user message of a chat, or the whole
+    completion prompt; override with ``route_text``. Every response carries the chosen model and the
+    decision id in ``additional_kwargs`` (``eagle_model``, ``eagle_decision_id``), chunk by chunk
+    when streaming. Tool calls (``chat_with_tools``, agents) are routed among the function-calling
+    LLMs only. With ``judge``, a fraction ``judge_probability`` of answered calls is compared with
+    the runner-up model's answer on a background thread (its sync method), after the answer or the
+    last chunk is delivered; drain with ``wait_for_judgements`` / ``await_judgements``.
+    """
+
+    llms: dict[str, SerializeAsAny[LLM]] = Field(
+        description="Engine model name -> the LlamaIndex LLM that answers when Eagle picks it."
+    )
+    eagle: Any = Field(
+        exclude=True, description="The eagle_core.Eagle engine that ranks the models for each call."
+    )
+    cost_weight: float | None = Field(
+        default=None, description="Cost weight lambda for Eagle.route (None: the engine's default)."
+    )
+    budget: float | None = Field(
+        default=None, description="USD budget per call for Eagle.route (None: no budget)."
+    )
+    route_text: Callable[[Payload], str] | None = Field(
+        default=None,
+        exclude=True,
+        description="Builds the routing text from the chat messages or the completion prompt.",
+    )
+    judge: Any = Field(
+        default=None,
+        exclude=True,
+        description=(
+            "Automatic pairwise judge: a callable (query, answer_a, answer_b) -> 'a'|'b'|'tie' or a "
+            "LlamaIndex LLM. It compares the chosen answer with the runner-up model's, in background."
+        ),
+    )
+    judge_probability: float = Field(
+        default=0.0, description="Probability that an answered call is also judged (0 = never)."
+    )
+    judge_seed: int | None = Field(
+        default=None, description="Seed of the random draws of the automatic pairwise mode."
+    )
+
+    _runner: JudgeRunner = PrivateAttr()
+
+    def __init__(self, **data: Any) -> None:
+        _check(data)
+        super().__init__(**data)
+        self._runner = JudgeRunner(self.judge, self.judge_seed)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "EagleLLM"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        """Limits every routed LLM can meet (smallest context window, largest output reserve)."""
+        metas = [llm.metadata for llm in self.llms.values()]
+        roles = {m.system_role for m in metas}
+        return LLMMetadata(
+            context_window=min(m.context_window for m in metas),
+            num_output=max(m.num_output for m in metas),
+            is_chat_model=all(m.is_chat_model for m in metas),
+            is_function_calling_model=bool(self._tool_models()),
+            model_name="eagle(" + ",".join(self.llms) + ")",
+            system_role=roles.pop() if len(roles) == 1 else MessageRole.SYSTEM,
+        )
+
+    # -- routing --------------------------------------------------------------------------------
+
+    def _text(self, payload: Payload) -> str:
+        if self.route_text is not None:
+            return self.route_text(payload)
+        return _QUERY_HINT.get() or default_route_text(payload)
+
+    def _route_kwargs(self, tools: bool) -> dict[str, Any]:
+        names = self._tool_models() if tools else list(self.llms)
+        if tools and not names:
+            raise ConfigError(
+                f"a tool call needs a function-calling LLM, but none of {list(self.llms)} is one; "
+                "add a FunctionCallingLLM to llms="
+            )
+        unknown = [n for n in names if n not in self.eagle.models]
+        if unknown:
+            raise UnknownModelError(
+                f"llms {unknown} are not among the engine's models {list(self.eagle.models)}; "
+                "use the engine's model names as keys of llms=, or eagle.add_model(name, cost)"
+            )
+        kwargs: dict[str, Any] = {"candidates": names}
+        if self.cost_weight is not None:
+            kwargs["cost_weight"] = self.cost_weight
+        if self.budget is not None:
+            kwargs["budget"] = self.budget
+        return kwargs
+
+    def _tool_models(self) -> list[str]:
+        return [name for name, llm in self.llms.items() if isinstance(llm, FunctionCallingLLM)
+                and llm.metadata.is_function_calling_model]
+
+    def _decided(self, decision: Any) -> LLM:
+        emit(EagleRouteEvent(decision_id=decision.decision_id, model=decision.model,
+                             query=decision.query, source="llm", decision=decision.to_dict()))
+        note(decision)
+        return self.llms[decision.model]
+
+    def _route(self, payload: Payload, tools: bool = False) -> tuple[Any, LLM]:
+        decision = self.eagle.route(self._text(payload), **self._route_kwargs(tools))
+        return decision, self._decided(decision)
+
+    async def _aroute(self, payload: Payload, tools: bool = False) -> tuple[Any, LLM]:
+        await asyncio.to_thread(self.eagle.open)  # first use loads the embedder: keep it off the loop
+        decision = await self.eagle.aroute(self._text(payload), **self._route_kwargs(tools))
+        return decision, self._decided(decision)
+
+    @staticmethod
+    def _tag(response: Any, decision: Any) -> Any:
+        response.additional_kwargs[DECISION_ID_KEY] = decision.decision_id
+        response.additional_kwargs[MODEL_KEY] = decision.model
+        return response
+
+    # -- automatic pairwise mode ----------------------------------------------------------------
+
+    def _opponent(self, decision: Any) -> str | None:
+        others = [s.model for s in decision.ranking if s.model != decision.model]
+        return others[0] if others else None
+
+    def _maybe_judge(self, decision: Any, answer: str, rerun: Callable[[LLM], str]) -> None:
+        opponent = self._opponent(decision)
+        if opponent is None or not self._runner.should_judge(self.judge_probability):
+            return
+        llm = self.llms[opponent]
+        self._runner.submit(self.eagle, decision, answer, opponent, lambda: rerun(llm))
+
+    def wait_for_judgements(self, timeout: float | None = None) -> list[Judgement]:
+        """Block until pending automatic judgements finish (or ``timeout`` s); return the finished."""
+        return self._runner.wait(timeout)
+
+    async def await_judgements(self, timeout: float | None = None) -> list[Judgement]:
+        """Async twin of :meth:`wait_for_judgements` (never blocks the event loop)."""
+        return await self._runner.await_(timeout)
+
+    def close(self) -> None:
+        """Finish pending judgements and stop the background judge thread."""
+        self._runner.close()
+
+    # -- chat -----------------------------------------------------------------------------------
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        decision, llm = self._route(messages)
+        response = self._tag(llm.chat(messages, **kwargs), decision)
+        self._maybe_judge(decision, _chat_text(response, []),
+                          lambda other: _chat_text(other.chat(messages, **kwargs), []))
+        return response
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        decision, llm = await self._aroute(messages)
+        response = self._tag(await llm.achat(messages, **kwargs), decision)
+        self._maybe_judge(decision, _chat_text(response, []),
+                          lambda other: _chat_text(other.chat(messages, **kwargs), []))
+        return response
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        decision, llm = self._route(messages)
+        return self._stream_chat(llm.stream_chat(messages, **kwargs), decision,
+                                 lambda other: _chat_text(other.chat(messages, **kwargs), []))
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        decision, llm = await self._aroute(messages)
+        return self._astream_chat(await llm.astream_chat(messages, **kwargs), decision,
+                                  lambda other: _chat_text(other.chat(messages, **kwargs), []))
+
+    def _stream_chat(
+        self, chunks: ChatResponseGen, decision: Any, rerun: Callable[[LLM], str] | None
+    ) -> ChatResponseGen:
+        last, deltas = None, []
+        for chunk in chunks:
+            last = self._tag(chunk, decision)
+            deltas.append(chunk.delta or "")
+            yield chunk
+        if rerun is not None:
+            self._maybe_judge(decision, _chat_text(last, deltas), rerun)
+
+    async def _astream_chat(
+        self, chunks: ChatResponseAsyncGen, decision: Any, rerun: Callable[[LLM], str] | None
+    ) -> ChatResponseAsyncGen:
+        last, deltas = None, []
+        async for chunk in chunks:
+            last = self._tag(chunk, decision)
+            deltas.append(chunk.delta or "")
+            yield chunk
+        if rerun is not None:
+            self._maybe_judge(decision, _chat_text(last, deltas), rerun)
+
+    # -- completion -----------------------------------------------------------------------------
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        decision, llm = self._route(prompt)
+        response = self._tag(llm.complete(prompt, formatted=formatted, **kwargs), decision)
+        self._maybe_judge(decision, response.text,
+                          lambda other: other.complete(prompt, formatted=formatted, **kwargs).text)
+        return response
+
+    @llm_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        decision, llm = await self._aroute(prompt)
+        response = self._tag(await llm.acomplete(prompt, formatted=formatted, **kwargs), decision)
+        self._maybe_judge(decision, response.text,
+                          lambda other: other.complete(prompt, formatted=formatted, **kwargs).text)
+        return response
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        decision, llm = self._route(prompt)
+        return self._stream_complete(
+            llm.stream_complete(prompt, formatted=formatted, **kwargs), decision,
+            lambda other: other.complete(prompt, formatted=formatted, **kwargs).text,
+        )
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        decision, llm = await self._aroute(prompt)
+        return self._astream_complete(
+            await llm.astream_complete(prompt, formatted=formatted, **kwargs), decision,
+            lambda other: other.complete(prompt, formatted=formatted, **kwargs).text,
+        )
+
+    def _stream_complete(
+        self, chunks: CompletionResponseGen, decision: Any, rerun: Callable[[LLM], str]
+    ) -> CompletionResponseGen:
+        text, deltas = "", []
+        for chunk in chunks:
+            text = self._tag(chunk, decision).text
+            deltas.append(chunk.delta or "")
+            yield chunk
+        self._maybe_judge(decision, text or "".join(deltas), rerun)
+
+    async def _astream_complete(
+        self, chunks: CompletionResponseAsyncGen, decision: Any, rerun: Callable[[LLM], str]
+    ) -> CompletionResponseAsyncGen:
+        text, deltas = "", []
+        async for chunk in chunks:
+            text = self._tag(chunk, decision).text
+            deltas.append(chunk.delta or "")
+            yield chunk
+        self._maybe_judge(decision, text or "".join(deltas), rerun)
+
+    # -- prompt-level calls: remember the user's question for routing ---------------------------
+
+    def predict(self, prompt: BasePromptTemplate, **prompt_args: Any) -> str:
+        with _query_hint(prompt, prompt_args):
+            return super().predict(prompt, **prompt_args)
+
+    def stream(self, prompt: BasePromptTemplate, **prompt_args: Any) -> Generator[str, None, None]:
+        with _query_hint(prompt, prompt_args):
+            return super().stream(prompt, **prompt_args)
+
+    async def apredict(self, prompt: BasePromptTemplate, **prompt_args: Any) -> str:
+        with _query_hint(prompt, prompt_args):
+            return await super().apredict(prompt, **prompt_args)
+
+    async def astream(
+        self, prompt: BasePromptTemplate, **prompt_args: Any
+    ) -> AsyncGenerator[str, None]:
+        with _query_hint(prompt, prompt_args):
+            return await super().astream(prompt, **prompt_args)
+
+    # -- tool calling (agents) ------------------------------------------------------------------
+
+    @dispatcher.span
+    def chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        decision, llm = self._route(_tool_payload(user_msg, chat_history), tools=True)
+        response = llm.chat_with_tools(tools, user_msg=user_msg, chat_history=chat_history, **kwargs)
+        return self._tag(response, decision)
+
+    @dispatcher.span
+    async def achat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        decision, llm = await self._aroute(_tool_payload(user_msg, chat_history), tools=True)
+        response = await llm.achat_with_tools(  # type: ignore[attr-defined]
+            tools, user_msg=user_msg, chat_history=chat_history, **kwargs
+        )
+        return self._tag(response, decision)
+
+    @dispatcher.span
+    def stream_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        **kwargs: Any,
+    ) -> ChatResponseGen:
+        decision, llm = self._route(_tool_payload(user_msg, chat_history), tools=True)
+        chunks = llm.stream_chat_with_tools(  # type: ignore[attr-defined]
+            tools, user_msg=user_msg, chat_history=chat_history, **kwargs
+        )
+        return self._stream_chat(chunks, decision, None)
+
+    @dispatcher.span
+    async def astream_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        **kwargs: Any,
+    ) -> ChatResponseAsyncGen:
+        decision, llm = await self._aroute(_tool_payload(user_msg, chat_history), tools=True)
+        chunks = await llm.astream_chat_with_tools(  # type: ignore[attr-defined]
+            tools, user_msg=user_msg, chat_history=chat_history, **kwargs
+        )
+        return self._astream_chat(chunks, decision, None)
+
+    def _prepare_chat_with_tools(self, tools: Sequence[BaseTool], **kwargs: Any) -> dict[str, Any]:
+        raise NotImplementedError(
+            "EagleLLM prepares no tool call itself: chat_with_tools routes to the chosen LLM, "
+            "which prepares it"
+        )
+
+    def get_tool_calls_from_response(
+        self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
+    ) -> list[ToolSelection]:
+        """Parse tool calls with the LLM that produced ``response``."""
+        model = response.additional_kwargs.get(MODEL_KEY)
+        if model not in self.llms:
+            raise MissingDecisionError(
+                f"response has no {MODEL_KEY!r} naming one of {list(self.llms)} in additional_kwargs; "
+                "pass a response returned by this EagleLLM"
+            )
+        llm = self.llms[model]
+        return llm.get_tool_calls_from_response(  # type: ignore[attr-defined]
+            response, error_on_no_tool_call=error_on_no_tool_call, **kwargs
+        )
+
+    # -- decisions and feedback -----------------------------------------------------------------
+
+    def decision_for(self, target: Any) -> Any:
+        """The ``RouteDecision`` behind a response (or a decision id)."""
+        return self.eagle.decision(decision_id_of(target))
+
+    def record_feedback(
+        self,
+        target: Any,
+        *,
+        thumbs: bool | None = None,
+        score: float | None = None,
+        better: str | None = None,
+        worse: str | None = None,
+        tie: str | None = None,
+        scores: Mapping[str, float] | None = None,
+    ) -> str:
+        """Feedback on a routed call; returns its decision id.
+
+        ``target``: a response of this LLM (or any chunk of a stream), a ``RouteDecision`` or a
+        decision id. ``thumbs`` / ``score`` rate the chosen model's answer; ``better="x"``: model x
+        would have answered better; ``worse="x"``: the chosen model beat x; ``tie="x"``; ``scores``.
+        """
+        decision_id = decision_id_of(target)
+        kwargs = feedback_kwargs(str, thumbs=thumbs, score=score, better=better, worse=worse,
+                                 tie=tie, scores=scores)
+        record(self.eagle, decision_id, kwargs)
+        return decision_id
+
+    async def arecord_feedback(
+        self,
+        target: Any,
+        *,
+        thumbs: bool | None = None,
+        score: float | None = None,
+        better: str | None = None,
+        worse: str | None = None,
+        tie: str | None = None,
+        scores: Mapping[str, float] | None = None,
+    ) -> str:
+        """Async twin of :meth:`record_feedback`."""
+        decision_id = decision_id_of(target)
+        kwargs = feedback_kwargs(str, thumbs=thumbs, score=score, better=better, worse=worse,
+                                 tie=tie, scores=scores)
+        await arecord(self.eagle, decision_id, kwargs)
+        return decision_id
+
+
+def _tool_payload(user_msg: str | ChatMessage | None, history: list[ChatMessage] | None) -> Payload:
+    messages = list(history or [])
+    if isinstance(user_msg, str):
+        messages.append(ChatMessage(role=MessageRole.USER, content=user_msg))
+    elif user_msg is not None:
+        messages.append(user_msg)
+    return messages
+
+
+def _check(data: Mapping[str, Any]) -> None:
+    """Typed errors for bad arguments, before pydantic sees them."""
+    llms = data.get("llms")
+    if not isinstance(llms, Mapping) or not llms:
+        raise ConfigError(
+            f"llms must be a non-empty dict of engine model name -> LlamaIndex LLM, got {llms!r}"
+        )
+    bad = {name: type(llm).__name__ for name, llm in llms.items()
+           if not isinstance(name, str) or not isinstance(llm, LLM)}
+    if bad:
+        raise ConfigError(
+            f"llms values must be LlamaIndex LLM instances keyed by model name, got {bad}"
+        )
+    if data.get("eagle") is None:
+        raise ConfigError("eagle must be an eagle_core.Eagle engine, got None")
+    p = data.get("judge_probability", 0.0)
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or math.isnan(p) or not 0 <= p <= 1:
+        raise ConfigError(f"judge_probability must be a number in [0, 1], got {p!r}")
+    judge = data.get("judge")
+    if p > 0 and judge is None:
+        raise ConfigError(
+            f"judge_probability={p} needs a judge: pass judge=<callable or LLM>, or set it to 0"
+        )
+    if judge is not None:
+        resolve_judge(judge)

@@ -1,0 +1,210 @@
+"""EagleSelector: a LlamaIndex selector that picks a query engine / retriever from learned ratings.
+
+No LLM call: the choice comes from Eagle's global and local ELO ratings of the model behind each
+tool, so it is deterministic for a given feedback history and cannot fail to parse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from llama_index.core.base.base_selector import BaseSelector, MultiSelection, SingleSelection
+from llama_index.core.prompts.mixin import PromptDictType
+from llama_index.core.schema import QueryBundle
+from llama_index.core.tools.types import ToolMetadata
+
+from eagle_core import ConfigError, UnknownModelError
+from eagle_llamaindex._capture import note
+from eagle_llamaindex._events import EagleRouteEvent, emit
+from eagle_llamaindex._feedback import arecord, decision_id_of, feedback_kwargs, record
+
+__all__ = ["EagleSelection", "EagleSelector"]
+
+OnUnknown = Literal["error", "add"]
+
+
+class EagleSelection(MultiSelection):
+    """The selector result (one selection) plus the Eagle decision behind it.
+
+    ``RouterQueryEngine`` stores it as ``response.metadata["selector_result"]``.
+    """
+
+    decision_id: str
+    """Id to give feedback on this choice (``EagleSelector.record_feedback``)."""
+    choice: str
+    """Tool name that was picked."""
+    model: str
+    """Engine model behind the picked tool."""
+    scores: dict[str, float]
+    """Normalised score (0..1) of every candidate tool, best first."""
+
+
+class EagleSelector(BaseSelector):
+    """Selects one of ``RouterQueryEngine`` / ``RouterRetriever``'s tools with Eagle.
+
+    Each choice is mapped to an engine model by its ``ToolMetadata.name`` (through ``tool_models``
+    when given), Eagle ranks those models for the query, and the best one is selected.
+
+    Args:
+        eagle: the ``eagle_core.Eagle`` engine.
+        tool_models: tool name -> engine model name; tools not listed use their own name.
+        on_unknown: a choice whose model the engine does not know: ``"error"`` raises
+            ``UnknownModelError``; ``"add"`` adds it cold (``eagle.add_model``) at the initial rating.
+        new_model_cost: cost given to models added with ``on_unknown="add"`` (USD per call, a
+            ``TokenCost`` or ``None`` for unknown).
+        cost_weight: cost weight lambda passed to ``Eagle.route`` (``None``: engine default).
+        budget: USD budget per query passed to ``Eagle.route`` (``None``: no budget).
+    """
+
+    def __init__(
+        self,
+        eagle: Any,
+        *,
+        tool_models: Mapping[str, str] | None = None,
+        on_unknown: OnUnknown = "error",
+        new_model_cost: Any = None,
+        cost_weight: float | None = None,
+        budget: float | None = None,
+    ) -> None:
+        if on_unknown not in ("error", "add"):
+            raise ConfigError(f"on_unknown must be 'error' or 'add', got {on_unknown!r}")
+        self.eagle = eagle
+        self.tool_models = tool_models
+        self.on_unknown = on_unknown
+        self.new_model_cost = new_model_cost
+        self.cost_weight = cost_weight
+        self.budget = budget
+
+    # -- BaseSelector / PromptMixin -------------------------------------------------------------
+
+    def _get_prompts(self) -> PromptDictType:
+        return {}  # no prompt: Eagle never asks an LLM
+
+    def _update_prompts(self, prompts_dict: PromptDictType) -> None:
+        pass
+
+    def _select(self, choices: Sequence[ToolMetadata], query: QueryBundle) -> EagleSelection:
+        names, models = self._candidates(choices)
+        for model in self._unknown(models):
+            self.eagle.add_model(model, self.new_model_cost)
+        decision = self.eagle.route(query.query_str, **self._route_kwargs(models))
+        return self._selection(decision, names, models)
+
+    async def _aselect(self, choices: Sequence[ToolMetadata], query: QueryBundle) -> EagleSelection:
+        names, models = self._candidates(choices)
+        await asyncio.to_thread(self.eagle.open)  # first use loads the embedder: keep it off the loop
+        for model in self._unknown(models):
+            await asyncio.to_thread(self.eagle.add_model, model, self.new_model_cost)
+        decision = await self.eagle.aroute(query.query_str, **self._route_kwargs(models))
+        return self._selection(decision, names, models)
+
+    # -- feedback -------------------------------------------------------------------------------
+
+    def record_feedback(
+        self,
+        target: Any,
+        *,
+        thumbs: bool | None = None,
+        score: float | None = None,
+        better: str | None = None,
+        worse: str | None = None,
+        tie: str | None = None,
+        scores: Mapping[str, float] | None = None,
+    ) -> str:
+        """Feedback on a selection; returns its decision id.
+
+        ``target`` is a decision id, an ``EagleSelection`` or a ``Response`` of the router engine.
+        ``thumbs`` / ``score`` rate the picked tool's answer; ``better="x"``: tool (or model) x would
+        have answered better; ``worse="x"``: the picked one beat x; ``tie="x"``; ``scores`` per tool.
+        """
+        decision_id = decision_id_of(target)
+        kwargs = feedback_kwargs(self.model_for, thumbs=thumbs, score=score, better=better,
+                                 worse=worse, tie=tie, scores=scores)
+        record(self.eagle, decision_id, kwargs)
+        return decision_id
+
+    async def arecord_feedback(
+        self,
+        target: Any,
+        *,
+        thumbs: bool | None = None,
+        score: float | None = None,
+        better: str | None = None,
+        worse: str | None = None,
+        tie: str | None = None,
+        scores: Mapping[str, float] | None = None,
+    ) -> str:
+        """Async twin of :meth:`record_feedback` (the store write runs in a worker thread)."""
+        decision_id = decision_id_of(target)
+        kwargs = feedback_kwargs(self.model_for, thumbs=thumbs, score=score, better=better,
+                                 worse=worse, tie=tie, scores=scores)
+        await arecord(self.eagle, decision_id, kwargs)
+        return decision_id
+
+    def model_for(self, tool_name: str) -> str:
+        """Engine model behind a tool name (names that are already models map to themselves)."""
+        return (self.tool_models or {}).get(tool_name, tool_name)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _candidates(self, choices: Sequence[ToolMetadata]) -> tuple[list[str], list[str]]:
+        if not choices:
+            raise ConfigError("EagleSelector needs at least one choice, got none")
+        names: list[str] = []
+        for i, choice in enumerate(choices):
+            if not choice.name:
+                raise ConfigError(
+                    f"choice {i} ({choice.description[:60]!r}) has no ToolMetadata.name; EagleSelector "
+                    "maps choices to models by name: give each tool a name, e.g. "
+                    "QueryEngineTool.from_defaults(engine, name='gpt-4o', description=...)"
+                )
+            names.append(choice.name)
+        models = [self.model_for(name) for name in names]
+        if len(set(models)) != len(models):
+            raise ConfigError(
+                f"choices {names} map to engine models {models}: each choice must map to a "
+                "different model; give each tool a distinct name "
+                "(QueryEngineTool.from_defaults(..., name=...)) or fix tool_models"
+            )
+        return names, models
+
+    def _unknown(self, models: list[str]) -> list[str]:
+        unknown = [m for m in models if m not in self.eagle.models]
+        if unknown and self.on_unknown == "error":
+            raise UnknownModelError(
+                f"choice model(s) {unknown} are not among the engine's models "
+                f"{list(self.eagle.models)}; rename the tools, map them with tool_models=..., or "
+                "use EagleSelector(on_unknown='add') to add them cold"
+            )
+        return unknown
+
+    def _route_kwargs(self, models: list[str]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"candidates": models}
+        if self.cost_weight is not None:
+            kwargs["cost_weight"] = self.cost_weight
+        if self.budget is not None:
+            kwargs["budget"] = self.budget
+        return kwargs
+
+    def _selection(self, decision: Any, names: list[str], models: list[str]) -> EagleSelection:
+        tool_of = dict(zip(models, names, strict=True))
+        index = models.index(decision.model)
+        scores = {tool_of[s.model]: float(s.normalized) for s in decision.ranking}
+        shown = ", ".join(f"{tool}={score:.3f}" for tool, score in scores.items())
+        reason = (
+            f"Eagle picked {names[index]!r} (model {decision.model!r}); scores: {shown}; "
+            f"decision_id={decision.decision_id}"
+        )
+        emit(EagleRouteEvent(decision_id=decision.decision_id, model=decision.model,
+                             query=decision.query, source="selector", choice=names[index],
+                             decision=decision.to_dict()))
+        note(decision)
+        return EagleSelection(
+            selections=[SingleSelection(index=index, reason=reason)],
+            decision_id=decision.decision_id,
+            choice=names[index],
+            model=decision.model,
+            scores=scores,
+        )

@@ -1,0 +1,194 @@
+"""UniRouteKMeans / UniRouteKNN at estimator level, on synthetic blobs (fast, exact expectations)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eagle_core._errors import ConfigError, InvalidFeedbackError, UnknownModelError
+from eagle_core._uniroute import UniRouteKMeans, UniRouteKNN, deferral_area, route
+
+DIM = 8
+
+
+def blobs(n_per: int, n_blobs: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Points around n_blobs orthogonal directions; returns (embeddings, blob label)."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(n_blobs), n_per)
+    x = np.eye(DIM)[labels] * 5.0 + rng.normal(scale=0.3, size=(len(labels), DIM))
+    return x, labels
+
+
+def test_add_model_represents_a_model_by_its_per_cluster_error() -> None:
+    x, lab = blobs(40)
+    router = UniRouteKMeans(n_clusters=3).fit(x)
+    vx, vlab = blobs(20, seed=1)
+    # "coder" is right on blob 0 only, "chatter" on blobs 1 and 2 only
+    router.add_model("coder", vx, (vlab == 0).astype(float))
+    router.add_model("chatter", vx, (vlab != 0).astype(float))
+    assert router.models == ("coder", "chatter")
+    qx, qlab = blobs(5, seed=2)
+    err = router.predict_error(qx)
+    assert err.shape == (15, 2)
+    np.testing.assert_allclose(err[qlab == 0], [[0.0, 1.0]] * 5)
+    np.testing.assert_allclose(err[qlab != 0], [[1.0, 0.0]] * 10)
+    # routed to where it is strong, at equal cost
+    picks = route(err, np.zeros(2), 0.0)
+    assert (picks[qlab == 0] == 0).all() and (picks[qlab != 0] == 1).all()
+    np.testing.assert_allclose(router.predict_quality(qx), 1.0 - err)
+
+
+def test_cost_weight_trades_quality_for_cost() -> None:
+    x, _ = blobs(30)
+    router = UniRouteKMeans(n_clusters=3).fit(x)
+    vx, vlab = blobs(10, seed=1)
+    router.add_model("big", vx, np.full(len(vx), 0.9))
+    router.add_model("small", vx, np.where(vlab == 0, 0.85, 0.2))
+    err = router.predict_error(blobs(3, seed=3)[0])
+    costs = np.array([1.0, 0.0])
+    assert (route(err, costs, 0.0) == 0).all()  # quality only: the big model everywhere
+    cheap_enough = route(err, costs, 0.1)  # 0.05 error gap on blob 0 is worth 0.1 cost
+    assert list(cheap_enough) == [1, 1, 1, 0, 0, 0, 0, 0, 0]
+
+
+def test_empty_cluster_falls_back_to_overall_error() -> None:
+    x, _ = blobs(30)
+    router = UniRouteKMeans(n_clusters=3).fit(x)
+    vx, vlab = blobs(10, seed=1)
+    keep = vlab != 2  # no labelled prompt in blob 2
+    scores = np.where(vlab[keep] == 0, 1.0, 0.5)
+    router.add_model("m", vx[keep], scores)
+    counts = router.cluster_counts("m")
+    assert sorted(counts.tolist()) == [0, 10, 10]
+    psi = router.psi("m")
+    empty = int(np.flatnonzero(counts == 0)[0])
+    assert psi[empty] == pytest.approx(1.0 - scores.mean())  # 0.25, not NaN or 0
+    q = router.predict_error(blobs(2, seed=5)[0][4:])  # two prompts of blob 2
+    np.testing.assert_allclose(q[:, 0], 0.25)
+
+
+def test_smoothing_pulls_small_clusters_towards_overall_error() -> None:
+    x, _ = blobs(30)
+    vx, vlab = blobs(10, seed=1)
+    scores = (vlab == 0).astype(float)
+    plain = UniRouteKMeans(n_clusters=3).fit(x).add_model("m", vx, scores)
+    smooth = UniRouteKMeans(n_clusters=3, smoothing=10.0).fit(x).add_model("m", vx, scores)
+    overall = 1.0 - scores.mean()
+    assert sorted(plain.psi("m").tolist()) == [0.0, 1.0, 1.0]
+    # (sum + 10 * overall) / (10 + 10): halfway to the overall error
+    np.testing.assert_allclose(sorted(smooth.psi("m")), sorted((plain.psi("m") + overall) / 2))
+
+
+def test_fit_chooses_k_on_validation_among_training_models() -> None:
+    x, lab = blobs(60)
+    # three training models, each right on one blob only: K=3 separates them, K=1 cannot
+    errors = (lab[:, None] != np.arange(3)[None, :]).astype(float)
+    vx, vlab = blobs(20, seed=1)
+    val_errors = (vlab[:, None] != np.arange(3)[None, :]).astype(float)
+    router = UniRouteKMeans(n_clusters=[1, 3]).fit(
+        x, errors, costs=[1.0, 2.0, 3.0], val_embeddings=vx, val_errors=val_errors
+    )
+    assert router.n_clusters_ == 3
+    assert set(router.selection_scores) == {1, 3}
+    assert router.selection_scores[3] > router.selection_scores[1]
+    assert router.centroids.shape == (3, DIM)
+
+
+def test_fit_without_validation_set_carves_one_from_training() -> None:
+    x, lab = blobs(60)
+    errors = (lab[:, None] != np.arange(3)[None, :]).astype(float)
+    router = UniRouteKMeans(n_clusters=[1, 3]).fit(x, errors)  # criterion: Brier score
+    assert router.n_clusters_ == 3
+    assert router.selection_scores[3] == pytest.approx(0.0)
+
+
+def test_refit_clears_added_models() -> None:
+    x, _ = blobs(20)
+    router = UniRouteKMeans(n_clusters=3).fit(x).add_model("m", x, np.ones(len(x)))
+    router.fit(x)
+    assert router.models == ()
+
+
+def test_bad_input_raises_typed_errors_and_keeps_state() -> None:
+    x, _ = blobs(20)
+    router = UniRouteKMeans(n_clusters=3)
+    with pytest.raises(ConfigError, match="not fitted"):
+        router.add_model("m", x, np.ones(len(x)))
+    router.fit(x)
+    router.add_model("m", x, np.ones(len(x)))
+    before = router.psi("m")
+    with pytest.raises(InvalidFeedbackError, match=r"in \[0, 1\]"):
+        router.add_model("m", x, np.full(len(x), 2.0))
+    with pytest.raises(InvalidFeedbackError, match="shape"):
+        router.add_model("m", x, np.ones(3))
+    with pytest.raises(ConfigError, match="8 columns"):
+        router.add_model("m", x[:, :4], np.ones(len(x)))
+    with pytest.raises(ConfigError, match="finite"):
+        router.predict_error(np.full((1, DIM), np.nan))
+    with pytest.raises(ConfigError, match="model name"):
+        router.add_model("", x, np.ones(len(x)))
+    with pytest.raises(UnknownModelError, match="nope"):
+        router.remove_model("nope")
+    with pytest.raises(ConfigError, match="n_clusters"):
+        UniRouteKMeans(n_clusters=0).fit(x)
+    assert router.models == ("m",)
+    np.testing.assert_array_equal(router.psi("m"), before)
+
+
+def test_constructor_only_stores() -> None:
+    router = UniRouteKMeans(n_clusters=[3, 5], smoothing=2.0, random_state=7)
+    assert router.n_clusters == [3, 5] and router.smoothing == 2.0 and router.random_state == 7
+    assert not router.is_fitted
+
+
+def test_knn_predicts_mean_error_of_nearest_labelled_prompts() -> None:
+    vx, vlab = blobs(10)
+    knn = UniRouteKNN(n_neighbors=5)
+    knn.add_model("coder", vx, (vlab == 0).astype(float))
+    knn.add_model("chatter", vx, (vlab != 0).astype(float))
+    qx, qlab = blobs(4, seed=3)
+    err = knn.predict_error(qx)
+    np.testing.assert_allclose(err[qlab == 0], [[0.0, 1.0]] * 4)
+    np.testing.assert_allclose(err[qlab == 1], [[1.0, 0.0]] * 4)
+    knn.remove_model("coder")
+    assert knn.models == ("chatter",)
+    with pytest.raises(UnknownModelError):
+        knn.remove_model("coder")
+
+
+def test_knn_fit_chooses_k_among_candidates() -> None:
+    x, lab = blobs(40)
+    rng = np.random.default_rng(0)
+    # noisy labels: a single neighbour is a coin flip, 25 neighbours average the noise out
+    errors = ((lab[:, None] != np.arange(3)[None, :]) ^ (rng.random((len(lab), 3)) < 0.3)).astype(float)
+    knn = UniRouteKNN(n_neighbors=[1, 25]).fit(x, errors)
+    assert knn.n_neighbors_ == 25
+    assert knn.selection_scores[25] > knn.selection_scores[1]
+
+
+def test_deferral_area_is_mean_quality_over_normalised_cost() -> None:
+    # cheapest model 0.5 at cost 1, best 0.9 at cost 3: the straight mix averages 0.7
+    assert deferral_area(np.array([1.0, 3.0]), np.array([0.5, 0.9]), 1.0, 3.0) == pytest.approx(0.7)
+    # a router reaching 0.9 already at half the budget
+    xs, ys = np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.9, 0.9])
+    assert deferral_area(xs, ys, 1.0, 3.0) == pytest.approx(0.8)
+    assert deferral_area(xs, ys, 1.0, 3.0, upto=0.5) == pytest.approx(0.35)
+
+
+def test_auto_smoothing_trusts_clear_clusters_and_pools_noise() -> None:
+    x, _ = blobs(30)
+    vx, vlab = blobs(40, seed=1)
+    router = UniRouteKMeans(n_clusters=3, smoothing="auto").fit(x)
+    router.add_model("clear", vx, (vlab == 0).astype(float))  # clusters really differ
+    coin = (np.random.default_rng(0).random(len(vx)) < 0.5).astype(float)
+    router.add_model("noise", vx, coin)  # clusters do not differ: only sampling noise
+    plain = UniRouteKMeans(n_clusters=3).fit(x).add_model("noise", vx, coin)
+    assert sorted(router.psi("clear").tolist()) == pytest.approx([0.0, 1.0, 1.0], abs=0.02)
+    raw, shrunk = plain.psi("noise"), router.psi("noise")
+    # pulled towards the overall error (same weighted mean), spread cut by more than half
+    assert np.ptp(shrunk) < 0.5 * np.ptp(raw)
+    assert np.mean(shrunk) == pytest.approx(np.mean(raw), abs=0.02)
+    with pytest.raises(ConfigError, match="smoothing"):
+        UniRouteKMeans(n_clusters=3, smoothing=-1.0).fit(x)
+    with pytest.raises(ConfigError, match="smoothing"):
+        UniRouteKMeans(n_clusters=3, smoothing="yes").fit(x)
