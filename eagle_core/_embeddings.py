@@ -74,8 +74,11 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded on first use (never in ``__init__``)."""
 
     def __init__(self, model: Any = None, *, name: str | None = None, device: str | None = None,
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 32, truncation: str = "left") -> None:
+        if truncation not in ("left", "right"):
+            raise ConfigError(f"truncation must be 'left' or 'right', got {truncation!r}")
         self.model = model
+        self.truncation = truncation
         self.device = device
         self.batch_size = batch_size
         if name is not None:
@@ -87,6 +90,8 @@ class SentenceTransformerEmbedder:
         else:
             self.name = type(model).__name__
         self._model: Any = None if model is None or isinstance(model, str) else model
+        if self._model is not None:
+            self._set_truncation(self._model)
         self._lock = threading.Lock()
 
     def _load(self) -> Any:
@@ -97,7 +102,16 @@ class SentenceTransformerEmbedder:
                 source = bundled_model_path() if self.model is None else self.model
                 logger.info("loading sentence-transformers model %s", source)
                 self._model = SentenceTransformer(source, device=self.device)
+                self._set_truncation(self._model)
         return self._model
+
+    def _set_truncation(self, model: Any) -> None:
+        """Prompts longer than the model's window (MiniLM: 256 tokens) keep their *end* by default:
+        long prompts often share a few-shot or system prefix, and right truncation would embed them
+        all alike."""
+        tokenizer = getattr(model, "tokenizer", None)
+        if tokenizer is not None:
+            tokenizer.truncation_side = self.truncation
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         model = self._load()

@@ -13,6 +13,10 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
+import torch  # noqa: E402
+
+# Two oversubscribed cores: one intra-op thread embeds a short query ~30x faster than two here.
+torch.set_num_threads(1)
 
 from eagle_core import Eagle  # noqa: E402
 from eagle_core._embeddings import SentenceTransformerEmbedder  # noqa: E402

@@ -168,10 +168,14 @@ def raw_log(client: Any, collection: str) -> list[dict[str, Any]]:
     return rows
 
 
-def reference_ratings(client: Any, collection: str, k: float = 32.0, initial: float = 1500.0,
-                      draw: float = 0.5) -> dict[str, float]:
-    """Global ELO from a replay of the raw log (only the control event ``models`` is expected)."""
+def reference_ratings(client: Any, collection: str, config: Any = None) -> dict[str, float]:
+    """Global ELO from a replay of the raw log (only the control event ``models`` is expected),
+    computed here independently of the engine's replay code path, with ``config``'s K and draws."""
+    from eagle_core import EagleConfig
     from eagle_core._elo import replay
+
+    config = config or EagleConfig()
+    k, initial, draw = config.effective_global_k, config.initial_rating, config.draw_score
 
     ratings: dict[str, float] = {}
     for row in raw_log(client, collection):
@@ -179,7 +183,8 @@ def reference_ratings(client: Any, collection: str, k: float = 32.0, initial: fl
             ratings.update({m: initial for m in json.loads(row["payload"])["models"]})
             continue
         assert row["kind"] in ("comparison", "scores", "thumbs"), row["kind"]
-        pairs = [(a, b, draw if d else s, w) for a, b, s, w, d in json.loads(row["pairs"])]
+        pairs = [(a, b, draw if d else s, w) for a, b, s, w, d in json.loads(row["pairs"])
+                 if not (d and draw is None)]
         replay(ratings, pairs, k)
     return ratings
 

@@ -39,13 +39,13 @@ def test_route_before_feedback_uses_initial_ratings(make_eagle) -> None:
     eagle = make_eagle(MODELS)
     d = eagle.route("hello there")
     assert {s.model for s in d.ranking} == set(MODELS)
-    assert all(s.global_rating == 1500.0 and s.normalized == 0.5 for s in d.ranking)
+    assert all(s.global_rating == 1500.0 and s.normalized == 1.0 for s in d.ranking)  # all equal
     # equal quality: the cost rule picks the cheaper model
     assert eagle.route("hello", willingness_to_pay=1.0).model == "small"
 
 
 def test_global_ratings_follow_hand_computed_elo(make_eagle) -> None:
-    eagle = make_eagle(MODELS, config=EagleConfig(k=32))
+    eagle = make_eagle(MODELS, config=EagleConfig.paper())
     eagle.record_comparison("q1", winner="big", loser="small")
     eagle.record_comparison("q2", winner="big", loser="small")
     eagle.record_comparison("q3", winner="small", loser="big", tie=True)
@@ -61,7 +61,7 @@ def test_global_ratings_follow_hand_computed_elo(make_eagle) -> None:
 
 
 def test_record_scores_makes_all_pairs_with_draws(make_eagle) -> None:
-    eagle = make_eagle({"a": 1.0, "b": 1.0, "c": 1.0}, config=EagleConfig(k=32))
+    eagle = make_eagle({"a": 1.0, "b": 1.0, "c": 1.0}, config=EagleConfig.paper())
     eagle.record_scores("q", {"a": 1.0, "b": 0.0, "c": 1.0})
     expected = {"a": 1500.0, "b": 1500.0, "c": 1500.0}
     replay(expected, [("a", "b", 1.0, 1.0), ("a", "c", 0.5, 1.0), ("b", "c", 0.0, 1.0)], 32)
@@ -77,7 +77,7 @@ def test_draws_can_be_dropped(make_eagle) -> None:
 
 
 def test_thumbs_become_weighted_matches_against_every_other_model(make_eagle) -> None:
-    eagle = make_eagle({"a": 1.0, "b": 1.0, "c": 1.0}, config=EagleConfig(k=32))
+    eagle = make_eagle({"a": 1.0, "b": 1.0, "c": 1.0}, config=EagleConfig.paper())
     eagle.record_thumbs("q", "a", up=True)
     # two matches a-b, a-c with S=1 and weight 1/2: +8 each from equal ratings
     assert eagle.ratings["a"] == pytest.approx(1500 + 8 + 32 * 0.5 * (1 - 1 / (1 + 10 ** (-8 / 400))))

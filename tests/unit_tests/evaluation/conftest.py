@@ -103,7 +103,7 @@ def make_dataset(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture
 def votes_dataset(tmp_path: Path) -> Path:
-    return write_votes_dataset(tmp_path / "votes")
+    return write_votes_dataset(tmp_path / "votes", n_prompts=120)  # > 2 x N=40 neighbours
 
 
 @pytest.fixture

@@ -77,7 +77,7 @@ def test_votes_only_dataset(votes_dataset: Path) -> None:
     ds = load_dataset(votes_dataset)
     assert ds.scores is None and not ds.has_scores
     assert ds.models == ("good", "bad")
-    assert len(ds.votes) == 120
+    assert len(ds.votes) == 120 * 6  # 120 prompts x 6 votes
     assert {v.winner for v in ds.votes} <= {"model_a", "model_b", "tie"}
 
 
