@@ -22,10 +22,12 @@ from eagle_core._errors import (
     UnknownModelError,
 )
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
+from eagle_core._uniroute import ColdStartEstimator, UniRouteKMeans, UniRouteKNN
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ColdStartEstimator",
     "ConfigError",
     "Eagle",
     "EagleConfig",
@@ -41,6 +43,8 @@ __all__ = [
     "StoreMismatchError",
     "StoreUnavailableError",
     "TokenCost",
+    "UniRouteKMeans",
+    "UniRouteKNN",
     "UnknownDecisionError",
     "UnknownModelError",
     "resolve_embedder",

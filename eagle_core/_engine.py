@@ -13,7 +13,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -33,6 +33,9 @@ from eagle_core._errors import (
 )
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
 from eagle_core._store import Event, FeedbackStore, RawPair, query_key
+
+if TYPE_CHECKING:
+    from eagle_core._uniroute import ColdStartEstimator
 
 __all__ = ["Eagle"]
 
@@ -122,6 +125,7 @@ class Eagle:
         # recent events, and snapshots of the state before recent[idx] (see _reorder)
         self._recent: list[Event] = []
         self._checkpoints: list[tuple[int, tuple[Any, ...]]] = [(0, self._snapshot())]
+        self._coldstart: ColdStartEstimator | None = None
 
     def _snapshot(self) -> tuple[Any, ...]:
         return (self._last_key, dict(self._ratings), dict(self._costs),
@@ -264,10 +268,15 @@ class Eagle:
             return
         if kind == "add_model":
             self._add_state(payload["model"], cost_from_dict(payload.get("cost")))
+            if payload.get("labelled"):
+                texts, scores = zip(*payload["labelled"], strict=True)
+                self._register_labelled(payload["model"], list(texts), list(scores))
             return
         if kind == "remove_model":
             self._ratings.pop(payload["model"], None)
             self._costs.pop(payload["model"], None)
+            if self._coldstart is not None and payload["model"] in self._coldstart.models:
+                self._coldstart.remove_model(payload["model"])
             return
         pairs = self._compile(event.pairs)
         self._by_query.setdefault(event.qkey, []).extend(pairs)
@@ -391,7 +400,8 @@ class Eagle:
             costs = {m: estimate_cost(self._costs[m], query) for m in global_ratings}
             histories = [self._by_query.get(key) for key, _ in neighbours]
         local = self._local(global_ratings, histories)
-        decision = self._decide(query, global_ratings, local, costs, pool, force,
+        combined = self._combine(global_ratings, local, embedding)
+        decision = self._decide(query, global_ratings, local, combined, costs, pool, force,
                                 willingness_to_pay, cost_weight, budget, len(neighbours), degraded)
         with self._lock:
             self._decisions[decision.decision_id] = decision
@@ -435,12 +445,23 @@ class Eagle:
                 replay(local, pairs, k)
         return local
 
-    def _decide(self, query: str, global_ratings: dict[str, float], local: dict[str, float],
-                costs: dict[str, float | None], pool: list[str], force: str | None,
-                wtp: float | None, cost_weight: float | None, budget: float | None,
-                n_neighbors: int, degraded: bool) -> RouteDecision:
+    def _combine(self, global_ratings: dict[str, float], local: dict[str, float],
+                 embedding: np.ndarray) -> dict[str, float]:
+        """P*global + (1-P)*local; models added with labelled prompts get UniRoute's prior rating for
+        this query blended in, weighted by their own evidence (matches n: weight n / (n + n0))."""
         p = self._cfg.p
         combined = {m: p * global_ratings[m] + (1 - p) * local[m] for m in global_ratings}
+        coldstart = self._coldstart
+        if coldstart is not None and coldstart.models:
+            with self._lock:
+                evidence = {m: self._stats[m][0] for m in combined if m in self._stats}
+            combined = coldstart.blend_ratings(embedding, combined, evidence)
+        return combined
+
+    def _decide(self, query: str, global_ratings: dict[str, float], local: dict[str, float],
+                combined: dict[str, float], costs: dict[str, float | None], pool: list[str],
+                force: str | None, wtp: float | None, cost_weight: float | None,
+                budget: float | None, n_neighbors: int, degraded: bool) -> RouteDecision:
         q = normalize(combined, self._cfg.normalization)
         cost_aware = wtp is not None or cost_weight is not None or budget is not None
         scores = []
@@ -615,15 +636,39 @@ class Eagle:
                      qkey=key, pairs=pairs, payload=payload, decision_id=decision_id)
 
     # ------------------------------------------------------------------ models at run time ---------
-    def add_model(self, name: str, cost: Any = None) -> None:
-        """Add a model; it starts at ``initial_rating`` (recorded in the log, so reopening agrees)."""
+    def add_model(self, name: str, cost: Any = None, *,
+                  labelled: Mapping[str, float] | Sequence[tuple[str, float]] | None = None) -> None:
+        """Add a model; it starts at ``initial_rating`` (recorded in the log, so reopening agrees).
+
+        ``labelled``: the new model's scores in [0, 1] on some prompts (prompt text -> score). UniRoute
+        (K-means over the labelled prompts' embeddings, per-cluster mean error) then gives the model a
+        per-query prior rating at once, so it is routed to on the clusters where it is strong before
+        any feedback; the prior's weight fades as its own matches n accumulate (n0 / (n + n0),
+        n0 = 20). See docs/METHOD.md.
+        """
         self.open()
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"model name must be a non-empty string, got {name!r}")
         if name in self._ratings:
             raise ConfigError(f"model {name!r} already exists; remove_model({name!r}) first to reset it")
         spec = parse_cost(name, cost)
-        self._commit_control("add_model", {"model": name, "cost": cost_to_dict(spec)})
+        payload: dict[str, Any] = {"model": name, "cost": cost_to_dict(spec)}
+        if labelled is not None:
+            texts, scores = _check_labelled(labelled)
+            self._register_labelled(name, texts, scores)  # validates before anything is stored
+            payload["labelled"] = [[t, s] for t, s in zip(texts, scores, strict=True)]
+        self._commit_control("add_model", payload)
+
+    def _register_labelled(self, name: str, texts: list[str], scores: list[float]) -> None:
+        from eagle_core._uniroute import ColdStartEstimator
+
+        embeddings = self._cache.embed_many(texts, remember=False)  # type: ignore[union-attr]
+        with self._lock:
+            if self._coldstart is None:
+                self._coldstart = ColdStartEstimator()
+            if name in self._coldstart.models:
+                self._coldstart.remove_model(name)
+            self._coldstart.add_model(name, embeddings, np.asarray(scores, dtype=float))
 
     def remove_model(self, name: str) -> None:
         """Remove a model from routing. Its past matches stay in the log (and in the other models'
@@ -705,6 +750,21 @@ class Eagle:
         where = f"path={str(self.path)!r}" if self.path is not None else (
             "client=..." if self.client is not None else "in-memory")
         return f"Eagle({where}, collection={self.collection!r}, config={self._cfg!r})"
+
+
+def _check_labelled(labelled: Any) -> tuple[list[str], list[float]]:
+    items = list(labelled.items()) if isinstance(labelled, Mapping) else labelled
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) or not items:
+        raise ConfigError(
+            f"labelled must be a non-empty mapping prompt text -> score in [0, 1], got {labelled!r}"
+        )
+    texts, scores = [], []
+    for item in items:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise ConfigError(f"labelled entries must be (prompt text, score) pairs, got {item!r}")
+        texts.append(fb.check_query(item[0]))
+        scores.append(fb.unit_score(f"labelled score of {item[0]!r}", item[1]))
+    return texts, scores
 
 
 def _rank_key(score: ModelScore) -> tuple[Any, ...]:

@@ -24,6 +24,7 @@ __all__ = [
     "parse_item",
     "score_pairs",
     "thumbs_pairs",
+    "unit_score",
 ]
 
 
@@ -56,7 +57,7 @@ def comparison_pairs(winner: Any, loser: Any, tie: Any, models: Sequence[str]) -
     return ((winner, loser, 0.5 if tie else 1.0, 1.0, tie),)
 
 
-def _check_unit(name: str, value: Any) -> float:
+def unit_score(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InvalidFeedbackError(f"{name} must be a finite number in [0, 1], got {value!r}")
     if not 0.0 <= value <= 1.0:
@@ -95,7 +96,7 @@ def thumbs_pairs(model: Any, value: Any, models: Sequence[str]) -> tuple[RawPair
     if isinstance(value, bool):
         s = 1.0 if value else 0.0
     else:
-        s = _check_unit("thumbs score", value)
+        s = unit_score("thumbs score", value)
     others = [m for m in models if m != model]
     if not others:
         raise InvalidFeedbackError(
