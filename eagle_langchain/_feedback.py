@@ -9,7 +9,7 @@ from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 
-from eagle_core import Eagle, InvalidFeedbackError, RouteDecision, UnknownDecisionError
+from eagle_core import ConfigError, Eagle, InvalidFeedbackError, RouteDecision, UnknownDecisionError
 from eagle_langchain._router import EagleRouter
 from eagle_langchain._runs import ANSWERED_EVENT, RoutedRun, RunLRU, as_uuid
 
@@ -40,9 +40,11 @@ class EagleFeedbackHandler(BaseCallbackHandler):
 
     def __init__(self, eagle: Eagle | EagleRouter, *, max_runs: int = 10_000) -> None:
         if not isinstance(eagle, (Eagle, EagleRouter)):
-            raise TypeError(f"eagle must be an Eagle or an EagleRouter, got {type(eagle).__name__}")
+            raise ConfigError(
+                f"eagle must be an Eagle or an EagleRouter, got {type(eagle).__name__} {eagle!r}"
+            )
         if isinstance(max_runs, bool) or not isinstance(max_runs, int) or max_runs < 1:
-            raise ValueError(f"max_runs must be an int >= 1, got {max_runs!r}")
+            raise ConfigError(f"max_runs must be an int >= 1, got {max_runs!r}")
         self.eagle = eagle
         self.max_runs = max_runs
         self._lock = threading.Lock()

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
+from eagle_core import UnknownDecisionError
+
 __all__ = ["ANSWERED_EVENT", "RoutedRun", "RunLRU", "as_uuid"]
 
 ANSWERED_EVENT = "eagle_answered"
@@ -37,8 +39,16 @@ class RoutedRun:
 
 
 def as_uuid(run_id: Any) -> UUID:
-    """Accept a ``UUID`` or its string form."""
-    return run_id if isinstance(run_id, UUID) else UUID(str(run_id))
+    """Accept a ``UUID`` or its string form; anything else is a run this handler never saw."""
+    if isinstance(run_id, UUID):
+        return run_id
+    try:
+        return UUID(str(run_id))
+    except ValueError:
+        raise UnknownDecisionError(
+            f"run_id must be a LangChain run id (a UUID or its string form), got {run_id!r}; take it "
+            "from the run's callbacks or from config={'run_id': ...}"
+        ) from None
 
 
 class RunLRU(Generic[K, V]):

@@ -118,20 +118,16 @@ LANGCHAIN: list[Row] = [
      UnknownDecisionError, "00000000-0000-0000-0000-000000000007"),
     pytest.param(
         "langchain: handler on a non-engine", lambda c: EagleFeedbackHandler(object()), ConfigError,
-        "object", marks=pytest.mark.xfail(strict=True, raises=TypeError,
-                                          reason="EagleFeedbackHandler raises a bare TypeError"),
+        "object",
     ),
     pytest.param(
         "langchain: handler max_runs 0", lambda c: EagleFeedbackHandler(c.eagle, max_runs=0), ConfigError,
-        "0", marks=pytest.mark.xfail(strict=True, raises=ValueError,
-                                     reason="EagleFeedbackHandler raises a bare ValueError"),
+        "0",
     ),
     pytest.param(
         "langchain: run id not a UUID",
         lambda c: EagleFeedbackHandler(c.eagle).record_feedback("not-a-uuid", thumbs=True),
         UnknownDecisionError, "not-a-uuid",
-        marks=pytest.mark.xfail(strict=True, raises=ValueError,
-                                reason="as_uuid lets uuid.UUID's bare ValueError through"),
     ),
 ]
 

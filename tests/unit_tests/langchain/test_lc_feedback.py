@@ -11,7 +11,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from lc_fakes import fake_chat
 
-from eagle_core import Eagle, InvalidFeedbackError, UnknownDecisionError
+from eagle_core import ConfigError, Eagle, InvalidFeedbackError, UnknownDecisionError
 from eagle_langchain import EagleFeedbackHandler, EagleRouter
 
 PROMPT = ChatPromptTemplate.from_messages([("human", "{question}")])
@@ -132,9 +132,9 @@ def test_feedback_goes_to_the_model_that_answered_after_a_fallback(
 
 
 def test_handler_rejects_bad_arguments(eagle: Eagle) -> None:
-    with pytest.raises(TypeError, match="Eagle or an EagleRouter"):
+    with pytest.raises(ConfigError, match="Eagle or an EagleRouter"):
         EagleFeedbackHandler("engine")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="max_runs"):
+    with pytest.raises(ConfigError, match="max_runs"):
         EagleFeedbackHandler(eagle, max_runs=0)
 
 
