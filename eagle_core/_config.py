@@ -80,8 +80,9 @@ class EagleConfig:
 
     @classmethod
     def paper(cls, **overrides: Any) -> EagleConfig:
-        """The literal reading of the paper: P=0.5, N=20, K=32 for global and local, draws = 0.5."""
-        base = cls(p=0.5, n_neighbors=20, k=32.0, global_k=32.0, draw_score=0.5)
+        """The literal reading of the paper: P=0.5, N=20, K=32 for global and local, draws = 0.5, and
+        q = mean expected win probability (the paper does not say how scores are normalised)."""
+        base = cls(p=0.5, n_neighbors=20, k=32.0, global_k=32.0, draw_score=0.5, normalization="winprob")
         return replace(base, **overrides)
 
     @property
