@@ -150,13 +150,17 @@ def main(argv: list[str] | None = None) -> int:
     column = {m: j for j, m in enumerate(models)}
     best_on_train = int(np.argmax(scores[train].mean(axis=0)))
     chosen: list[int] = []
+    quality = np.zeros((len(test), len(models)))  # Eagle's normalised q per test prompt and model
     cost_of = ds.costs
     bar = tqdm(test, desc="routing test prompts", unit="prompt")
     for n, row in enumerate(bar, 1):
         run_id = uuid.uuid4()
         chain.invoke({"prompt": ds.prompts[row]}, config={"callbacks": [handler], "run_id": run_id})
-        model = handler.get_run(run_id).model
+        run = handler.get_run(run_id)
+        model = run.model
         chosen.append(column[model])
+        for score in eagle.decision(run.decision_id).ranking:
+            quality[n - 1, column[score.model]] = score.normalized
         handler.record_feedback(run_id, score=float(scores[row, column[model]]))
         if judge is not None:
             judge.flush()  # only for reproducible numbers: judgements normally run behind
@@ -173,10 +177,40 @@ def main(argv: list[str] | None = None) -> int:
     bar.close()
 
     summary = report(ds, test, np.asarray(chosen), best_on_train, judge)
-    plot(ds, test, np.asarray(chosen), best_on_train, args.plot)
+    sweep = wtp_sweep(ds, train, test, quality, costs)
+    plot(ds, test, np.asarray(chosen), best_on_train, args.plot, sweep)
     print(summary)
+    print(sweep_text(sweep))
     print(f"Plot saved to {args.plot}. Total time {time.perf_counter() - started:.0f} s.")
     return 0
+
+
+WTP_GRID = (1e-4, 1e-3, 3e-3, 5e-3, 1e-2, 3e-2, 0.1, 1.0)
+"""Willingness-to-pay values (USD a perfect answer is worth) for the cost/quality sweep."""
+
+
+def wtp_sweep(ds: RoutingDataset, train: np.ndarray, test: np.ndarray, quality: np.ndarray,
+              costs: np.ndarray) -> list[tuple[float, float, float, float, float]]:
+    """What the router would have chosen at each willingness to pay λ (argmax q*λ - cost on the
+    same decisions' scores), beside the best single model chosen on the training prompts for that λ.
+    Rows: (λ, router accuracy, router USD/call, single accuracy, single USD/call)."""
+    scores, real_cost = ds.scores, ds.costs
+    train_quality = scores[train].mean(axis=0)
+    rows = []
+    for lam in WTP_GRID:
+        pick = np.argmax(quality * lam - costs[None, :], axis=1)
+        single = int(np.argmax(train_quality * lam - costs))
+        rows.append((lam, scores[test, pick].mean(), real_cost[test, pick].mean(),
+                     scores[test, single].mean(), real_cost[test, single].mean()))
+    return rows
+
+
+def sweep_text(sweep: list[tuple[float, float, float, float, float]]) -> str:
+    out = ["", "Cost-aware routing: route(query, willingness_to_pay=λ) on the same test prompts",
+           f"{'λ (USD)':>9} {'router acc':>10} {'USD/1k':>8} {'single acc':>10} {'USD/1k':>8}"]
+    for lam, acc, cost, s_acc, s_cost in sweep:
+        out.append(f"{lam:9.0e} {acc:10.3f} {cost * 1000:8.3f} {s_acc:10.3f} {s_cost * 1000:8.3f}")
+    return "\n".join(out)
 
 
 def report(ds: RoutingDataset, test: np.ndarray, chosen: np.ndarray, best_on_train: int,
@@ -211,7 +245,7 @@ def report(ds: RoutingDataset, test: np.ndarray, chosen: np.ndarray, best_on_tra
 
 
 def plot(ds: RoutingDataset, test: np.ndarray, chosen: np.ndarray, best_on_train: int,
-         path: Path) -> None:
+         path: Path, sweep: list[tuple[float, float, float, float, float]]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -231,8 +265,10 @@ def plot(ds: RoutingDataset, test: np.ndarray, chosen: np.ndarray, best_on_train
         right.scatter(costs[test, j].mean() * 1000, scores[test, j].mean(), color="tab:blue")
         right.annotate(m.split("/")[-1], (costs[test, j].mean() * 1000, scores[test, j].mean()),
                        fontsize=7, xytext=(3, 3), textcoords="offset points")
+    right.plot([r[2] * 1000 for r in sweep], [r[1] for r in sweep], "o-", color="tab:orange",
+               label="Eagle router, willingness to pay λ swept", zorder=2)
     right.scatter(costs[test, chosen].mean() * 1000, scores[test, chosen].mean(), marker="*",
-                  s=250, color="tab:red", label="Eagle router", zorder=3)
+                  s=250, color="tab:red", label="Eagle router (quality only)", zorder=3)
     right.set(xscale="log", xlabel="USD per 1k calls (log)", ylabel="accuracy",
               title=f"Quality vs cost on {len(test)} RouterBench test prompts")
     right.legend(loc="lower right")
