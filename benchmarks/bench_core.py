@@ -101,7 +101,7 @@ def bench_size(n: int, routes: int, fresh: int, progress: bool, batch_size: int)
         if fresh > 0:
             from tqdm.auto import tqdm
 
-            from eagle_core._embeddings import SentenceTransformerEmbedder
+            from eagle_core import SentenceTransformerEmbedder
 
             logging.getLogger("eagle_core._store").setLevel(logging.ERROR)  # "other embedder" warning
             minilm = SentenceTransformerEmbedder()

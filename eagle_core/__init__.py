@@ -8,7 +8,7 @@ from __future__ import annotations
 from eagle_core._config import EagleConfig
 from eagle_core._costs import TokenCost
 from eagle_core._decision import ModelScore, RouteDecision
-from eagle_core._embeddings import Embedder, resolve_embedder
+from eagle_core._embeddings import Embedder, SentenceTransformerEmbedder, resolve_embedder
 from eagle_core._engine import Eagle
 from eagle_core._errors import (
     ConfigError,
@@ -40,6 +40,7 @@ __all__ = [
     "LeaderboardRow",
     "ModelScore",
     "RouteDecision",
+    "SentenceTransformerEmbedder",
     "StoreMismatchError",
     "StoreUnavailableError",
     "TokenCost",

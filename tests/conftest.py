@@ -18,8 +18,7 @@ import torch  # noqa: E402
 # Two oversubscribed cores: one intra-op thread embeds a short query ~30x faster than two here.
 torch.set_num_threads(1)
 
-from eagle_core import Eagle  # noqa: E402
-from eagle_core._embeddings import SentenceTransformerEmbedder  # noqa: E402
+from eagle_core import Eagle, SentenceTransformerEmbedder  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_HELP = (

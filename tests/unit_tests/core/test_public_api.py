@@ -9,8 +9,9 @@ def test_all_is_pinned() -> None:
     assert sorted(eagle_core.__all__) == sorted([
         "ColdStartEstimator", "ConfigError", "Eagle", "EagleConfig", "EagleError", "Embedder",
         "InvalidCostError", "InvalidFeedbackError", "InvalidQueryError", "Leaderboard", "LeaderboardRow",
-        "ModelScore", "RouteDecision", "StoreMismatchError", "StoreUnavailableError", "TokenCost",
-        "UniRouteKMeans", "UniRouteKNN", "UnknownDecisionError", "UnknownModelError", "resolve_embedder",
+        "ModelScore", "RouteDecision", "SentenceTransformerEmbedder", "StoreMismatchError",
+        "StoreUnavailableError", "TokenCost", "UniRouteKMeans", "UniRouteKNN", "UnknownDecisionError",
+        "UnknownModelError", "resolve_embedder",
     ])
     for name in eagle_core.__all__:
         assert hasattr(eagle_core, name)
