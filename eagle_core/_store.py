@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,28 +135,26 @@ class FeedbackStore:
     def load(self, where: dict[str, Any] | None = None) -> list[Event]:
         """All events (optionally filtered), sorted in replay order."""
         events: list[Event] = []
-        offset = 0
-        while True:
-            page = self._get(where=where, include=["metadatas"], limit=_PAGE, offset=offset)
-            ids = page["ids"]
-            events.extend(Event.from_record(i, m) for i, m in zip(ids, page["metadatas"], strict=True))
-            if len(ids) < _PAGE:
-                break
-            offset += _PAGE
+        for page in self._pages(where, ["metadatas"]):
+            records = zip(page["ids"], page["metadatas"], strict=True)
+            events.extend(Event.from_record(i, m) for i, m in records)
         events.sort(key=lambda e: e.order_key)
         return events
+
+    def _pages(self, where: dict[str, Any] | None, include: list[str]) -> Iterator[dict[str, Any]]:
+        """The log's records matching ``where``, ``_PAGE`` at a time."""
+        offset = 0
+        while True:
+            page = self._get(where=where, include=include, limit=_PAGE, offset=offset)
+            yield page
+            if len(page["ids"]) < _PAGE:
+                return
+            offset += _PAGE
 
     def load_new(self, ts: int, seen: set[str]) -> list[Event]:
         """Events stamped at or after ``ts`` whose id is not in ``seen``, sorted in replay order.
         Ids are listed first and only the new records fetched (a sync re-reads a window of time)."""
-        ids: list[str] = []
-        offset = 0
-        while True:
-            page = self._get(where={"ts": {"$gte": ts}}, include=[], limit=_PAGE, offset=offset)
-            ids.extend(page["ids"])
-            if len(page["ids"]) < _PAGE:
-                break
-            offset += _PAGE
+        ids = [i for page in self._pages({"ts": {"$gte": ts}}, []) for i in page["ids"]]
         fresh = [i for i in ids if i not in seen]
         events: list[Event] = []
         for start in range(0, len(fresh), _PAGE):
