@@ -654,15 +654,15 @@ class Eagle:
         spec = parse_cost(name, cost)
         payload: dict[str, Any] = {"model": name, "cost": cost_to_dict(spec)}
         if labelled is not None:
-            texts, scores = _check_labelled(labelled)
-            self._register_labelled(name, texts, scores)  # validates before anything is stored
+            texts, scores = _check_labelled(labelled)  # validates before anything is stored
+            self.embed(texts)  # embedder errors surface here; applying the event then hits the cache
             payload["labelled"] = [[t, s] for t, s in zip(texts, scores, strict=True)]
-        self._commit_control("add_model", payload)
+        self._commit_control("add_model", payload)  # applying it registers the labelled set
 
     def _register_labelled(self, name: str, texts: list[str], scores: list[float]) -> None:
         from eagle_core._uniroute import ColdStartEstimator
 
-        embeddings = self._cache.embed_many(texts, remember=False)  # type: ignore[union-attr]
+        embeddings = self._cache.embed_many(texts)  # type: ignore[union-attr]
         with self._lock:
             if self._coldstart is None:
                 self._coldstart = ColdStartEstimator()
