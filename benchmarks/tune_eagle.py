@@ -24,13 +24,8 @@ from eagle_core import EagleConfig
 from eagle_core.datasets import load_dataset
 from eagle_core.evaluation import CachedEmbedder
 from eagle_core.evaluation._eagle_numpy import EagleParams, NumpyEagleRouter
+from eagle_core.evaluation._eagle_router import _numpy_params as params_of
 from eagle_core.evaluation._protocol import BASELINES, evaluate_subset
-
-FIELDS = ("p", "n_neighbors", "k", "global_k", "draw_score", "normalization", "local_order")
-
-
-def params_of(config: EagleConfig) -> EagleParams:
-    return EagleParams(**{f: getattr(config, f) for f in FIELDS})
 
 
 def grids(kind: str) -> dict[str, EagleParams]:

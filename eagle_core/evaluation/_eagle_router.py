@@ -106,17 +106,18 @@ def _numpy_params(config: Any) -> EagleParams:
     return EagleParams(**{f: getattr(config, f) for f in fields if hasattr(config, f)})
 
 
-RECOMMENDED: dict[str, Any] = {
-    "p": 0.5,
-    "n_neighbors": 40,
-    "k": 8.0,
-    "global_k": 0.5,
-    "draw_score": None,
-    "normalization": "minmax",
-    "local_order": "farthest_first",
-}
-"""The configuration chosen on validation splits carved from the training 70% (docs/BENCHMARKS.md);
-proposed as the engine's defaults. ``eagle bench --eagle-config recommended`` uses it."""
+def _validated_defaults() -> dict[str, Any]:
+    from eagle_core import EagleConfig
+
+    defaults = EagleConfig()
+    names = ("p", "n_neighbors", "k", "global_k", "draw_score", "normalization", "local_order")
+    return {name: getattr(defaults, name) for name in names}
+
+
+RECOMMENDED: dict[str, Any] = _validated_defaults()
+"""The configuration chosen on validation splits carved from the training 70% (docs/BENCHMARKS.md,
+``benchmarks/tune_eagle.py``); it now *is* ``EagleConfig()``'s defaults, so it is read from there.
+``eagle bench --eagle-config recommended`` uses it."""
 
 
 def eagle_configs(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
