@@ -7,7 +7,9 @@ Steps, each in its own process (so RSS and timings do not leak between them):
 * ``consistency`` / ``consistency-recommended``: benchmarks/bench_consistency.py, routing quality of
   the multi-process replay order against arrival-order ELO on RouterBench, with ``EagleConfig()``
   and with the evaluation's validated settings (issue 7; needs the data);
-* ``eval``: ``eagle bench`` (the evaluation harness: Eagle-paper protocol and baselines; needs the data).
+* ``eval``: ``eagle bench`` (the evaluation harness: Eagle-paper protocol and baselines; needs the data);
+* ``tune``: benchmarks/tune_eagle.py, the validation folds that chose ``EagleConfig()``'s defaults;
+* ``splits``: benchmarks/split_seeds.py, the protocol re-run on other 70/30 split seeds (read only).
 
 Usage: ``python benchmarks/run_all.py [--only core load ...] [--quick] [--out bench-out]``
 (``make bench ARGS="--quick"``). ``--quick`` is a smoke run (10k only, 15 s of load, fewer shuffles,
@@ -26,7 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-STEPS = ("core", "load", "consistency", "consistency-recommended", "eval")
+STEPS = ("core", "load", "consistency", "consistency-recommended", "eval", "tune", "splits")
 
 
 def data_root() -> Path | None:
@@ -48,7 +50,8 @@ def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str
     if data is None:
         why = ("skipped: no data (set EAGLE_DATA_DIR to the folder holding routerbench/, or place it at "
                "../shared/data; see docs/DATA.md)")
-        cmds["consistency"] = cmds["consistency-recommended"] = cmds["eval"] = why
+        for step in STEPS[2:]:
+            cmds[step] = why
         return cmds
     consistency = [py, str(HERE / "bench_consistency.py"), "--out", str(out), "--data", str(data),
                    "--shuffles", "2" if quick else "5"]
@@ -57,6 +60,11 @@ def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str
     cmds["consistency-recommended"] = [*consistency, "--config", "recommended"]
     cmds["eval"] = [py, "-m", "eagle_core.cli", "bench", "--data", str(data), "--out", str(out / "eval"),
                     *(["--limit", "300", "--no-online"] if quick else [])]
+    routerbench = str(data / "routerbench")
+    cmds["tune"] = [py, str(HERE / "tune_eagle.py"), "--data", routerbench,
+                    *(["--folds", "3"] if quick else [])]
+    cmds["splits"] = [py, str(HERE / "split_seeds.py"), "--data", routerbench, "--out", str(out / "splits"),
+                      *(["--seeds", "0", "42", "--no-mlp"] if quick else [])]
     return cmds
 
 

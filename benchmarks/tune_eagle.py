@@ -1,12 +1,13 @@
 """Choose Eagle's hyper-parameters on validation folds carved from the *training* 70% (never test).
 
-For each sub-dataset, the seed-42 training split is cut 3 times (80/20, seeds 100-102); every
-candidate config is fitted on the 80% and scored by the λ-curve AUC on the 20%, averaged over folds.
+For each sub-dataset, the seed-42 training split is cut ``--folds`` times (random 80/20, seeds 100,
+101, ...; default 10, as mbpp's 20% is only ~60 prompts); every candidate config is fitted on the
+80% and scored by the λ-curve AUC on the 20%, averaged over folds.
 Uses the numpy twin of the engine (`eagle_core.evaluation._eagle_numpy`, unit-tested equal to the
 engine) so a grid of dozens of configs runs in minutes.
 
     .venv/bin/python benchmarks/tune_eagle.py --data routerbench            # default grid
-    .venv/bin/python benchmarks/tune_eagle.py --data routerbench --grid full
+    .venv/bin/python benchmarks/tune_eagle.py --data routerbench --grid full --folds 3
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ def grids(kind: str) -> dict[str, EagleParams]:
         ):
             cfg = EagleConfig(n_neighbors=n, k=k, global_k=gk, draw_score=draw, normalization=norm)
             named[f"N{n} k{k} gk{gk} draw{draw} {norm}"] = params_of(cfg)
+    if kind == "weights":  # how much to trust the local ratings: p (global share), N, local k, global k
+        for p, n, k, gk in itertools.product((0.5, 0.7, 0.85), (40, 80), (2.0, 8.0), (0.5, 4.0)):
+            cfg = EagleConfig(p=p, n_neighbors=n, k=k, global_k=gk)
+            named[f"p{p} N{n} k{k} gk{gk}"] = params_of(cfg)
     return named
 
 
@@ -53,8 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", default="routerbench", help="dataset name or folder")
-    parser.add_argument("--grid", choices=("default", "full"), default="default")
+    parser.add_argument("--grid", choices=("default", "full", "weights"), default="default")
     parser.add_argument("--limit", type=int, default=None, help="prompts per sub-dataset (routellm: 2000)")
+    parser.add_argument("--folds", type=int, default=10, help="random 80/20 validation folds per sub-dataset")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
     ds = load_dataset(args.data).sample_per_subset(args.limit)
@@ -63,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     splits = {}
     for sub in ds.subset_names:
         rows = set(ds.subset_indices(sub).tolist())
-        splits[sub] = folds(np.array([i for i in train if i in rows]))
+        splits[sub] = folds(np.array([i for i in train if i in rows]), args.folds)
     routers: dict[str, Callable[[], object]] = {
         name: (lambda prm=prm: NumpyEagleRouter(prm)) for name, prm in grids(args.grid).items()
     }
