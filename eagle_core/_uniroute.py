@@ -6,6 +6,8 @@ Adding a model is one averaging pass over its labelled prompts: no training, no 
 
 - :class:`UniRouteKMeans`: clusters come from K-means on prompts that have labels of *training*
   models (the paper's section 5.1); K is chosen on validation among the training models (App. F.1).
+  Unlike the paper, per-cluster errors are shrunk towards the model's overall error by default
+  (``smoothing="auto"``, chosen on held-out training splits; ``smoothing=0.0`` is the paper's).
 - :class:`UniRouteKNN`: the K-NN baseline (Eq. 5): a model's error at x is its mean error on the k
   labelled prompts nearest to x.
 - :class:`ColdStartEstimator`, :func:`evidence_weight`: what the Eagle engine needs to make a new
@@ -202,11 +204,23 @@ class UniRouteKMeans:
         ~50 labelled prompts are too noisy to help).
     smoothing:
         Pseudo-count pulling each cluster's error towards the model's overall error:
-        ``(sum of errors in k + smoothing * overall) / (n_k + smoothing)``. 0 is the paper's Eq. 13;
-        ``"auto"`` estimates it per model by empirical Bayes (within-cluster noise over
-        between-cluster spread), so tiny labelled sets do not over-trust noisy clusters.
+        ``(sum of errors in k + smoothing * overall) / (n_k + smoothing)``. ``"auto"`` (default)
+        estimates it per model by empirical Bayes (within-cluster noise over between-cluster
+        spread), so tiny labelled sets do not over-trust noisy clusters; 0 is the paper's plain
+        per-cluster mean (Eq. 13): ``UniRouteKMeans(smoothing=0.0)`` is the paper's procedure.
         Whatever its value, an *empty* cluster gets the model's overall labelled error (the paper
         leaves empty clusters open).
+    cluster_on:
+        ``"train"`` (default, the paper): K-means on the training prompts only; ``"train+val"``
+        also clusters the validation prompts' embeddings (their labels are still only used to
+        score K).
+
+    Why these defaults: ``benchmarks/select_uniroute.py`` compared procedures on pseudo splits
+    of the training side of the unseen-model protocol (seen models and non-test prompts only, on
+    RouterBench and arena_bench). The paper's K range with ``smoothing="auto"`` had the best mean
+    pseudo-test area, by a hair over the paper's own procedure (0.6755 vs 0.6752); wider K ranges
+    (1..N_val/10, 1..N_val/5, with or without smoothing, smoothing chosen jointly with K, or
+    clusters on train+val) were worse, mostly on RouterBench. See docs/BENCHMARKS.md.
     val_fraction:
         Share of the training prompts carved out for choosing K when :meth:`fit` gets no validation
         set.
@@ -219,13 +233,15 @@ class UniRouteKMeans:
         self,
         n_clusters: int | Sequence[int] | None = None,
         *,
-        smoothing: float | str = 0.0,
+        smoothing: float | str = "auto",
+        cluster_on: str = "train",
         val_fraction: float = 0.2,
         random_state: int | None = 0,
         n_init: int = 1,
     ) -> None:
         self.n_clusters = n_clusters
         self.smoothing = smoothing
+        self.cluster_on = cluster_on
         self.val_fraction = val_fraction
         self.random_state = random_state
         self.n_init = n_init
@@ -287,6 +303,8 @@ class UniRouteKMeans:
         labelled data only if re-added: refitting clears them.
         """
         _check_smoothing(self.smoothing)
+        if self.cluster_on not in ("train", "train+val"):
+            raise ConfigError(f"cluster_on must be 'train' or 'train+val', got {self.cluster_on!r}")
         x = _matrix("embeddings", embeddings)
         if errors is None:
             cands = _candidates("n_clusters", self.n_clusters, [max(3, len(x) // 50)])
@@ -302,20 +320,22 @@ class UniRouteKMeans:
         tr_x, tr_e, va_x, va_e = _validation_split(
             x, e, val_embeddings, val_errors, self.val_fraction, self.random_state
         )
+        # the validation prompts' embeddings (not their labels) may shape the clusters
+        cl_x = np.vstack([tr_x, va_x]) if self.cluster_on == "train+val" else tr_x
         default = list(range(3, max(3, len(va_x) // 50) + 1))
-        cands = [k for k in _candidates("n_clusters", self.n_clusters, default) if k <= len(tr_x)]
+        cands = [k for k in _candidates("n_clusters", self.n_clusters, default) if k <= len(cl_x)]
         if not cands:
-            raise ConfigError(f"n_clusters must be <= the {len(tr_x)} training prompts")
+            raise ConfigError(f"n_clusters must be <= the {len(cl_x)} prompts clustered")
         scores: dict[int, float] = {}
         fitted = {}
         for k in cands:
-            km = self._kmeans(tr_x, k)
+            km = self._kmeans(cl_x, k)
             psi, _ = _cluster_errors(km.predict(tr_x), tr_e, k, self.smoothing)
             scores[k] = _selection_area(psi[km.predict(va_x)], va_e, c)
             fitted[k] = km
         best = max(cands, key=lambda k: (scores[k], -k))
         km = fitted[best]
-        if len(tr_x) != len(x):  # the carve was for choosing K only: refit on every prompt
+        if len(cl_x) < len(x):  # the carve was for choosing K only: refit on every prompt
             km = self._kmeans(x, best)
         logger.debug("UniRouteKMeans chose K=%d from %s", best, scores)
         self._install(km, scores)
@@ -590,11 +610,13 @@ class ColdStartEstimator:
     n_clusters:
         K for the engine's prompts; None = ``max(3, n_labelled // 50)`` (the paper's K <= N_val/50,
         at least 3), ``n_labelled`` being the largest labelled set registered so far; always capped
-        by the number of prompts clustered.
+        by the number of prompts clustered. The engine has no training models' errors to choose K
+        on validation, so K is a fixed rule: among max(3, N/50), N/25, N/10 and N/5 this one had
+        the best pseudo-test area in ``benchmarks/select_uniroute.py`` (larger K did worse).
     smoothing:
         Pseudo-count shrinking small clusters towards the model's overall error; ``"auto"``
-        (default) estimates it per model by empirical Bayes, as labelled sets in production are
-        small; 0 is the paper's plain per-cluster mean.
+        (default, as in :class:`UniRouteKMeans`) estimates it per model by empirical Bayes, as
+        labelled sets in production are small; 0 is the paper's plain per-cluster mean.
     prior_evidence:
         How many feedback events UniRoute's estimate is worth (:func:`evidence_weight`).
     """

@@ -11,8 +11,10 @@ Protocol, per trial (``trials`` of them, seeds ``seed + t``):
 Routers (all route by ``argmin_h error(x, h) + lambda * cost(h)`` over a dense lambda sweep, cost =
 the model's mean cost on S_val):
 
-- ``uniroute_kmeans``: K-means on the training prompts, K in 3..max(3, N_val/50) chosen on S_val
-  among the training models (App. F.1); Ψ of unseen models from S_val.
+- ``uniroute_kmeans``: ``UniRouteKMeans`` defaults: K-means on the training prompts, K in
+  3..max(3, N_val/50) chosen on S_val among the training models (App. F.1); Ψ of unseen models
+  from S_val with per-model empirical-Bayes smoothing (``smoothing="auto"``, chosen on pseudo
+  splits of the training side by ``benchmarks/select_uniroute.py``; the paper uses none).
 - ``uniroute_knn``: mean error of the k nearest S_val prompts; k in 5..N_val/3 chosen the same way.
 - ``zero_router``: Pareto-random: the upper convex hull of the unseen models' (cost, quality) on
   S_val, budgets between hull vertices mix the two vertices at random (input-independent).
@@ -100,7 +102,7 @@ def run_unseen(
     n_test = int(round(test_frac * len(dataset)))
     n_pool = len(dataset) - n_test
     sizes = _sizes(n_val, curve, n_pool)
-    n_unseen = min(len(models) - 2, max(2, int(round(unseen_frac * len(models)))))
+    n_unseen = _n_unseen(unseen_frac, len(models))
     per: dict[int, dict[str, list[tuple[float, float, float]]]] = {n: {r: [] for r in ROUTERS} for n in sizes}
     chosen: dict[str, dict[int, int]] = {"kmeans_K": {}, "knn_k": {}}
     grid_curves: dict[str, list[np.ndarray]] = {r: [] for r in ROUTERS}
@@ -111,11 +113,7 @@ def run_unseen(
     # tiny matrices: one BLAS thread is ~10x faster than several fighting over 2 shared cores
     with threadpool_limits(limits=1):
         for t in bar:
-            rng = np.random.default_rng(seed + t)
-            perm = rng.permutation(len(dataset))
-            test, pool = perm[:n_test], perm[n_test:]
-            unseen = np.sort(rng.choice(len(models), size=n_unseen, replace=False))
-            seen = np.setdiff1d(np.arange(len(models)), unseen)
+            test, pool, seen, unseen = _trial_indices(seed + t, len(dataset), len(models), n_test, n_unseen)
             mlp_q = _clairvoyant_mlp(x[pool], scores[pool], x[test], seed + t)[:, unseen]
             for n in sizes:
                 split = _Split(x, scores, costs, pool[:n], pool[n:], test, seen, unseen)
@@ -176,6 +174,22 @@ def combine_unseen(per_dataset: Mapping[str, dict]) -> dict:
 # --------------------------------------------------------------------------------------------
 # one trial
 # --------------------------------------------------------------------------------------------
+def _n_unseen(unseen_frac: float, n_models: int) -> int:
+    """How many models a trial holds out: ``unseen_frac`` of them, at least 2, leaving 2 seen."""
+    return min(n_models - 2, max(2, int(round(unseen_frac * n_models))))
+
+
+def _trial_indices(
+    seed: int, n_prompts: int, n_models: int, n_test: int, n_unseen: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(test, pool, seen, unseen) of one trial: test = the first ``n_test`` of a random prompt order
+    (pool = the rest, in that order), unseen = ``n_unseen`` random models (sorted)."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n_prompts)
+    unseen = np.sort(rng.choice(n_models, size=n_unseen, replace=False))
+    return perm[:n_test], perm[n_test:], np.setdiff1d(np.arange(n_models), unseen), unseen
+
+
 class _Split:
     """Index sets of one (trial, N_val) and the arrays they index."""
 
@@ -195,23 +209,14 @@ class _Split:
 def _run_trial(
     s: _Split, mlp_q: np.ndarray, seed: int, chosen: dict[str, dict[int, int]]
 ) -> dict[str, tuple[tuple[np.ndarray, np.ndarray], tuple[float, float, float]]]:
-    err_tr = 1.0 - s.scores[np.ix_(s.train, s.seen)]
-    err_va = 1.0 - s.scores[np.ix_(s.val, s.seen)]
-    train_cost = s.costs[np.ix_(s.train, s.seen)].mean(axis=0)
-    fit_args = dict(costs=train_cost, val_embeddings=s.x[s.val], val_errors=err_va)
-    kmeans = UniRouteKMeans(random_state=seed).fit(s.x[s.train], err_tr, **fit_args)
-    knn = UniRouteKNN(random_state=seed).fit(s.x[s.train], err_tr, **fit_args)
-    _count(chosen["kmeans_K"], kmeans.n_clusters_)
-    _count(chosen["knn_k"], knn.n_neighbors_)
-    for j in s.unseen:
-        kmeans.add_model(str(j), s.x[s.val], s.scores[s.val, j])
-        knn.add_model(str(j), s.x[s.val], s.scores[s.val, j])
-    x_test = s.x[s.test]
+    kmeans, knn = UniRouteKMeans(random_state=seed), UniRouteKNN(random_state=seed)
     pred = {
-        "uniroute_kmeans": kmeans.predict_error(x_test),
-        "uniroute_knn": knn.predict_error(x_test),
+        "uniroute_kmeans": _predict_unseen(kmeans, s),
+        "uniroute_knn": _predict_unseen(knn, s),
         "mlp": 1.0 - mlp_q,
     }
+    _count(chosen["kmeans_K"], kmeans.n_clusters_)
+    _count(chosen["knn_k"], knn.n_neighbors_)
     out = {}
     for name, errors in pred.items():
         points = deferral_curve(errors, s.val_cost, s.test_q, s.test_c)
@@ -219,6 +224,22 @@ def _run_trial(
     points = _zero_router(s)
     out["zero_router"] = (points, _metrics(points, s))
     return out
+
+
+def _predict_unseen(router: UniRouteKMeans | UniRouteKNN, s: _Split) -> np.ndarray:
+    """Test errors (n_test, n_unseen) predicted by ``router`` in split ``s``.
+
+    The router is fitted on the training prompts with the training models' errors (choosing its
+    hyper-parameters on S_val among the training models, App. F.1), then every unseen model is
+    added from its S_val scores alone.
+    """
+    err_tr = 1.0 - s.scores[np.ix_(s.train, s.seen)]
+    err_va = 1.0 - s.scores[np.ix_(s.val, s.seen)]
+    train_cost = s.costs[np.ix_(s.train, s.seen)].mean(axis=0)
+    router.fit(s.x[s.train], err_tr, costs=train_cost, val_embeddings=s.x[s.val], val_errors=err_va)
+    for j in s.unseen:
+        router.add_model(str(j), s.x[s.val], s.scores[s.val, j])
+    return router.predict_error(s.x[s.test])
 
 
 def _metrics(points: tuple[np.ndarray, np.ndarray], s: _Split) -> tuple[float, float, float]:

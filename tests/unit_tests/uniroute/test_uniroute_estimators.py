@@ -71,7 +71,7 @@ def test_smoothing_pulls_small_clusters_towards_overall_error() -> None:
     x, _ = blobs(30)
     vx, vlab = blobs(10, seed=1)
     scores = (vlab == 0).astype(float)
-    plain = UniRouteKMeans(n_clusters=3).fit(x).add_model("m", vx, scores)
+    plain = UniRouteKMeans(n_clusters=3, smoothing=0.0).fit(x).add_model("m", vx, scores)
     smooth = UniRouteKMeans(n_clusters=3, smoothing=10.0).fit(x).add_model("m", vx, scores)
     overall = 1.0 - scores.mean()
     assert sorted(plain.psi("m").tolist()) == [0.0, 1.0, 1.0]
@@ -182,7 +182,7 @@ def test_auto_smoothing_trusts_clear_clusters_and_pools_noise() -> None:
     router.add_model("clear", vx, (vlab == 0).astype(float))  # clusters really differ
     coin = (np.random.default_rng(0).random(len(vx)) < 0.5).astype(float)
     router.add_model("noise", vx, coin)  # clusters do not differ: only sampling noise
-    plain = UniRouteKMeans(n_clusters=3).fit(x).add_model("noise", vx, coin)
+    plain = UniRouteKMeans(n_clusters=3, smoothing=0.0).fit(x).add_model("noise", vx, coin)
     assert sorted(router.psi("clear").tolist()) == pytest.approx([0.0, 1.0, 1.0], abs=0.02)
     raw, shrunk = plain.psi("noise"), router.psi("noise")
     # pulled towards the overall error (same weighted mean), spread cut by more than half
@@ -192,3 +192,41 @@ def test_auto_smoothing_trusts_clear_clusters_and_pools_noise() -> None:
         UniRouteKMeans(n_clusters=3, smoothing=-1.0).fit(x)
     with pytest.raises(ConfigError, match="smoothing"):
         UniRouteKMeans(n_clusters=3, smoothing="yes").fit(x)
+
+
+def test_cluster_on_train_val_lets_unlabelled_validation_prompts_shape_clusters() -> None:
+    x, lab = blobs(30)
+    train = lab != 2  # no training prompt in blob 2; the validation prompts are all there
+    errors = np.zeros((int(train.sum()), 2))
+    vx = blobs(30, seed=1)[0][60:]
+    val_errors = np.zeros((len(vx), 2))
+    kw = dict(costs=[1.0, 2.0], val_embeddings=vx, val_errors=val_errors)
+    only_train = UniRouteKMeans(n_clusters=3).fit(x[train], errors, **kw)
+    with_val = UniRouteKMeans(n_clusters=3, cluster_on="train+val").fit(x[train], errors, **kw)
+    blob2 = np.eye(DIM)[2]
+    assert np.max(with_val.centroids @ blob2) > 0.9  # a centre of the validation prompts
+    assert np.max(only_train.centroids @ blob2) < 0.5  # train only: blobs 0 and 1 split in 3
+    with pytest.raises(ConfigError, match=r"cluster_on must be 'train' or 'train\+val', got 'val'"):
+        UniRouteKMeans(cluster_on="val").fit(x[train], errors, **kw)
+
+
+def test_default_procedure_is_paper_k_range_with_auto_smoothing() -> None:
+    """Chosen on held-out pseudo splits (benchmarks/select_uniroute.py); smoothing=0 = the paper."""
+    x, lab = blobs(60)
+    errors = (lab[:, None] != np.arange(3)[None, :]).astype(float)
+    for n_val, ks in ((100, {3}), (200, {3, 4}), (250, {3, 4, 5})):
+        vx, vlab = blobs(n_val // 3 + 1, seed=1)
+        vx, vlab = vx[:n_val], vlab[:n_val]
+        val_errors = (vlab[:, None] != np.arange(3)[None, :]).astype(float)
+        router = UniRouteKMeans().fit(
+            x, errors, costs=[1.0, 2.0, 3.0], val_embeddings=vx, val_errors=val_errors
+        )
+        assert set(router.selection_scores) == ks  # K in 3..max(3, N_val // 50)
+    assert UniRouteKMeans().smoothing == "auto"
+    vx, _ = blobs(40, seed=1)
+    coin = (np.random.default_rng(0).random(len(vx)) < 0.5).astype(float)
+    default = UniRouteKMeans(n_clusters=3).fit(x).add_model("noise", vx, coin).psi("noise")
+    auto = UniRouteKMeans(n_clusters=3, smoothing="auto").fit(x).add_model("noise", vx, coin)
+    paper = UniRouteKMeans(n_clusters=3, smoothing=0.0).fit(x).add_model("noise", vx, coin)
+    np.testing.assert_allclose(default, auto.psi("noise"))
+    assert np.ptp(default) < 0.5 * np.ptp(paper.psi("noise"))  # noise shrunk, not trusted
