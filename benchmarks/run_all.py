@@ -9,7 +9,9 @@ Steps, each in its own process (so RSS and timings do not leak between them):
   and with the evaluation's validated settings (issue 7; needs the data);
 * ``eval``: ``eagle bench`` (the evaluation harness: Eagle-paper protocol and baselines; needs the data);
 * ``tune``: benchmarks/tune_eagle.py, the validation folds that chose ``EagleConfig()``'s defaults;
-* ``splits``: benchmarks/split_seeds.py, the protocol re-run on other 70/30 split seeds (read only).
+* ``splits``: benchmarks/split_seeds.py, the protocol re-run on other 70/30 split seeds (read only);
+* ``unseen-routerbench`` / ``unseen-arena``: the UniRoute unseen-model evaluation (issue 6).
+  (``benchmarks/select_uniroute.py``, which chose UniRoute's procedure, is run on its own: ~15 min.)
 
 Usage: ``python benchmarks/run_all.py [--only core load ...] [--quick] [--out bench-out]``
 (``make bench ARGS="--quick"``). ``--quick`` is a smoke run (10k only, 15 s of load, fewer shuffles,
@@ -28,7 +30,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-STEPS = ("core", "load", "consistency", "consistency-recommended", "eval", "tune", "splits")
+STEPS = (
+    "core", "load", "consistency", "consistency-recommended", "eval", "tune", "splits",
+    "unseen-routerbench", "unseen-arena",
+)
 
 
 def data_root() -> Path | None:
@@ -64,7 +69,12 @@ def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str
     cmds["tune"] = [py, str(HERE / "tune_eagle.py"), "--data", routerbench,
                     *(["--folds", "3"] if quick else [])]
     cmds["splits"] = [py, str(HERE / "split_seeds.py"), "--data", routerbench, "--out", str(out / "splits"),
-                      *(["--seeds", "0", "42", "--no-mlp"] if quick else [])]
+                      "--no-mlp", *(["--seeds", "0", "42"] if quick else [])]
+    unseen = [py, "-m", "eagle_core.evaluation.unseen", "--n-val", "100"]
+    cmds["unseen-routerbench"] = [*unseen, "--data", routerbench, "--out", str(out / "unseen-routerbench"),
+                                  "--trials", "3" if quick else "30"]
+    cmds["unseen-arena"] = [*unseen, "--data", str(data / "arena_bench"), "--out", str(out / "unseen-arena"),
+                            "--trials", "20" if quick else "400"]
     return cmds
 
 
