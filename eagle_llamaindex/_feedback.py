@@ -89,3 +89,59 @@ def record(eagle: Any, decision_id: str, kwargs: dict[str, Any], source: str = "
 async def arecord(eagle: Any, decision_id: str, kwargs: dict[str, Any], source: str = "user") -> None:
     await eagle.arecord_feedback(decision_id, **kwargs)
     emit(EagleFeedbackEvent(decision_id=decision_id, feedback=kwargs, source=source))
+
+
+class FeedbackMethods:
+    """``record_feedback`` / ``arecord_feedback`` for a class holding an ``eagle`` engine.
+
+    Shared by ``EagleLLM`` (names in feedback are engine models) and ``EagleSelector`` (names are
+    tool names, translated by overriding :meth:`_feedback_model`).
+    """
+
+    eagle: Any
+
+    def _feedback_model(self, name: str) -> str:
+        """The engine model a name given in feedback stands for."""
+        return name
+
+    def record_feedback(
+        self,
+        target: Any,
+        *,
+        thumbs: bool | None = None,
+        score: float | None = None,
+        better: str | None = None,
+        worse: str | None = None,
+        tie: str | None = None,
+        scores: Mapping[str, float] | None = None,
+    ) -> str:
+        """Feedback on a routed call or selection; returns its decision id.
+
+        ``target``: anything :func:`decision_id_of` accepts (a decision id, a ``RouteDecision``, an
+        ``EagleSelection``, a routed ``Response``, or a response / stream chunk of ``EagleLLM``).
+        ``thumbs`` / ``score`` rate the chosen answer; ``better="x"``: x would have answered
+        better; ``worse="x"``: the chosen one beat x; ``tie="x"``; ``scores`` per name.
+        """
+        decision_id = decision_id_of(target)
+        kwargs = feedback_kwargs(self._feedback_model, thumbs=thumbs, score=score, better=better,
+                                 worse=worse, tie=tie, scores=scores)
+        record(self.eagle, decision_id, kwargs)
+        return decision_id
+
+    async def arecord_feedback(
+        self,
+        target: Any,
+        *,
+        thumbs: bool | None = None,
+        score: float | None = None,
+        better: str | None = None,
+        worse: str | None = None,
+        tie: str | None = None,
+        scores: Mapping[str, float] | None = None,
+    ) -> str:
+        """Async twin of :meth:`record_feedback` (the store write runs in a worker thread)."""
+        decision_id = decision_id_of(target)
+        kwargs = feedback_kwargs(self._feedback_model, thumbs=thumbs, score=score, better=better,
+                                 worse=worse, tie=tie, scores=scores)
+        await arecord(self.eagle, decision_id, kwargs)
+        return decision_id

@@ -38,14 +38,7 @@ from eagle_core import ConfigError, UnknownModelError
 from eagle_llamaindex._capture import note
 from eagle_llamaindex._errors import MissingDecisionError
 from eagle_llamaindex._events import EagleRouteEvent, emit
-from eagle_llamaindex._feedback import (
-    DECISION_ID_KEY,
-    MODEL_KEY,
-    arecord,
-    decision_id_of,
-    feedback_kwargs,
-    record,
-)
+from eagle_llamaindex._feedback import DECISION_ID_KEY, MODEL_KEY, FeedbackMethods, decision_id_of
 from eagle_llamaindex._judge import Judgement, JudgeRunner, resolve_judge
 
 __all__ = ["EagleLLM"]
@@ -90,7 +83,7 @@ def _chat_text(response: ChatResponse | None, deltas: list[str]) -> str:
     return content or "".join(deltas)
 
 
-class EagleLLM(FunctionCallingLLM):
+class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     """A LlamaIndex LLM that sends each call to the LLM Eagle ranks best for it.
 
     Routing text: when called through a prompt template with a ``query_str`` (every query engine's
@@ -453,47 +446,6 @@ class EagleLLM(FunctionCallingLLM):
     def decision_for(self, target: Any) -> Any:
         """The ``RouteDecision`` behind a response (or a decision id)."""
         return self.eagle.decision(decision_id_of(target))
-
-    def record_feedback(
-        self,
-        target: Any,
-        *,
-        thumbs: bool | None = None,
-        score: float | None = None,
-        better: str | None = None,
-        worse: str | None = None,
-        tie: str | None = None,
-        scores: Mapping[str, float] | None = None,
-    ) -> str:
-        """Feedback on a routed call; returns its decision id.
-
-        ``target``: a response of this LLM (or any chunk of a stream), a ``RouteDecision`` or a
-        decision id. ``thumbs`` / ``score`` rate the chosen model's answer; ``better="x"``: model x
-        would have answered better; ``worse="x"``: the chosen model beat x; ``tie="x"``; ``scores``.
-        """
-        decision_id = decision_id_of(target)
-        kwargs = feedback_kwargs(str, thumbs=thumbs, score=score, better=better, worse=worse,
-                                 tie=tie, scores=scores)
-        record(self.eagle, decision_id, kwargs)
-        return decision_id
-
-    async def arecord_feedback(
-        self,
-        target: Any,
-        *,
-        thumbs: bool | None = None,
-        score: float | None = None,
-        better: str | None = None,
-        worse: str | None = None,
-        tie: str | None = None,
-        scores: Mapping[str, float] | None = None,
-    ) -> str:
-        """Async twin of :meth:`record_feedback`."""
-        decision_id = decision_id_of(target)
-        kwargs = feedback_kwargs(str, thumbs=thumbs, score=score, better=better, worse=worse,
-                                 tie=tie, scores=scores)
-        await arecord(self.eagle, decision_id, kwargs)
-        return decision_id
 
 
 def _tool_payload(user_msg: str | ChatMessage | None, history: list[ChatMessage] | None) -> Payload:

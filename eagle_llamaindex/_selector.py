@@ -18,7 +18,7 @@ from llama_index.core.tools.types import ToolMetadata
 from eagle_core import ConfigError, UnknownModelError
 from eagle_llamaindex._capture import note
 from eagle_llamaindex._events import EagleRouteEvent, emit
-from eagle_llamaindex._feedback import arecord, decision_id_of, feedback_kwargs, record
+from eagle_llamaindex._feedback import FeedbackMethods
 
 __all__ = ["EagleSelection", "EagleSelector"]
 
@@ -41,7 +41,7 @@ class EagleSelection(MultiSelection):
     """Normalised score (0..1) of every candidate tool, best first."""
 
 
-class EagleSelector(BaseSelector):
+class EagleSelector(FeedbackMethods, BaseSelector):
     """Selects one of ``RouterQueryEngine`` / ``RouterRetriever``'s tools with Eagle.
 
     Each choice is mapped to an engine model by its ``ToolMetadata.name`` (through ``tool_models``
@@ -102,50 +102,12 @@ class EagleSelector(BaseSelector):
 
     # -- feedback -------------------------------------------------------------------------------
 
-    def record_feedback(
-        self,
-        target: Any,
-        *,
-        thumbs: bool | None = None,
-        score: float | None = None,
-        better: str | None = None,
-        worse: str | None = None,
-        tie: str | None = None,
-        scores: Mapping[str, float] | None = None,
-    ) -> str:
-        """Feedback on a selection; returns its decision id.
-
-        ``target`` is a decision id, an ``EagleSelection`` or a ``Response`` of the router engine.
-        ``thumbs`` / ``score`` rate the picked tool's answer; ``better="x"``: tool (or model) x would
-        have answered better; ``worse="x"``: the picked one beat x; ``tie="x"``; ``scores`` per tool.
-        """
-        decision_id = decision_id_of(target)
-        kwargs = feedback_kwargs(self.model_for, thumbs=thumbs, score=score, better=better,
-                                 worse=worse, tie=tie, scores=scores)
-        record(self.eagle, decision_id, kwargs)
-        return decision_id
-
-    async def arecord_feedback(
-        self,
-        target: Any,
-        *,
-        thumbs: bool | None = None,
-        score: float | None = None,
-        better: str | None = None,
-        worse: str | None = None,
-        tie: str | None = None,
-        scores: Mapping[str, float] | None = None,
-    ) -> str:
-        """Async twin of :meth:`record_feedback` (the store write runs in a worker thread)."""
-        decision_id = decision_id_of(target)
-        kwargs = feedback_kwargs(self.model_for, thumbs=thumbs, score=score, better=better,
-                                 worse=worse, tie=tie, scores=scores)
-        await arecord(self.eagle, decision_id, kwargs)
-        return decision_id
-
     def model_for(self, tool_name: str) -> str:
         """Engine model behind a tool name (names that are already models map to themselves)."""
         return (self.tool_models or {}).get(tool_name, tool_name)
+
+    def _feedback_model(self, name: str) -> str:  # feedback names tools: translate them
+        return self.model_for(name)
 
     # -- helpers --------------------------------------------------------------------------------
 
