@@ -39,6 +39,17 @@ def _grid(n: int):
     return plt, fig, axes.ravel()
 
 
+def _save(plt, fig, unused_axes, title: str, path: Path) -> Path:
+    """Hide the grid's spare panels, title, write the PNG and free the figure."""
+    for ax in unused_axes:
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_lambda_curves(subsets: dict[str, SubsetResult], path: Path, title: str) -> Path:
     """Mean test score vs willingness-to-pay λ (Eagle Fig 2a), one panel per sub-dataset."""
     plt, fig, axes = _grid(len(subsets))
@@ -54,13 +65,7 @@ def plot_lambda_curves(subsets: dict[str, SubsetResult], path: Path, title: str)
         ax.set_title(f"{name} (n_test={sub.n_test})")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, title="router (AUC)", title_fontsize=7)
-    for ax in axes[len(subsets) :]:
-        ax.axis("off")
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, axes[len(subsets) :], title, path)
 
 
 def plot_cost_quality(subsets: dict[str, SubsetResult], path: Path, title: str) -> Path:
@@ -77,10 +82,4 @@ def plot_cost_quality(subsets: dict[str, SubsetResult], path: Path, title: str) 
         ax.set_title(name)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    for ax in axes[len(subsets) :]:
-        ax.axis("off")
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, axes[len(subsets) :], title, path)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from _li_support import MODELS, teach
+from _li_support import MODELS, loop_ticks_during, teach
 from llama_index.core import Document, Settings, SummaryIndex
 from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.base.llms.generic_utils import (
@@ -168,17 +168,8 @@ async def test_achat_does_not_block_the_event_loop(make_eagle: Callable[..., Eag
 
     eagle = make_eagle(dict(MODELS), embedder=slow_embed)
     llm = EagleLLM(llms=replays, eagle=eagle)
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    task = asyncio.create_task(ticker())
-    said = await llm.achat(_user("a question never seen"))  # first call also opens the engine
-    task.cancel()
+    # the first call also opens the engine
+    said, ticks = await loop_ticks_during(llm.achat(_user("a question never seen")))
     assert said.message.content.startswith("answer from")
     assert ticks >= 10, f"the loop was blocked while routing ({ticks} ticks)"
 

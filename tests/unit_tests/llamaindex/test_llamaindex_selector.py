@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from _li_support import MODELS, teach
+from _li_support import MODELS, loop_ticks_during, teach
 from llama_index.core import Document, SummaryIndex, VectorStoreIndex
 from llama_index.core.base.base_selector import MultiSelection, SingleSelection
 from llama_index.core.base.response.schema import Response
@@ -87,17 +87,9 @@ async def test_aselect_does_not_block_the_event_loop(make_eagle: Callable[..., E
 
     eagle = make_eagle(dict(MODELS), embedder=slow_embed)
     await asyncio.to_thread(eagle.open)
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    task = asyncio.create_task(ticker())
-    result = await EagleSelector(eagle).aselect(_choices("gpt-4o", "mixtral"), "a new question")
-    task.cancel()
+    result, ticks = await loop_ticks_during(
+        EagleSelector(eagle).aselect(_choices("gpt-4o", "mixtral"), "a new question")
+    )
     assert result.model in MODELS
     assert ticks >= 10, f"the loop was blocked while routing ({ticks} ticks in >= 0.3 s)"
 
