@@ -70,29 +70,40 @@ def wide(div: int) -> Callable[[int], list[int]]:
 
 # name -> (N_val -> candidate UniRouteKMeans settings); several settings = chosen jointly: the one
 # whose best validation area (over its own K candidates) is highest wins
+def one(n_clusters: list[int], smoothing: float | str, **kw) -> list[dict]:
+    """A single UniRouteKMeans setting: one clustering unless ``n_clusterings`` is given."""
+    return [dict(n_clusters=n_clusters, smoothing=smoothing, n_clusterings=kw.pop("b", 1), **kw)]
+
+
 PROCEDURES: dict[str, Callable[[int], list[dict]]] = {
-    "paper: K 3..N/50, s=0": lambda n: [dict(n_clusters=paper(n), smoothing=0.0)],
-    "K 3..N/50, s=auto": lambda n: [dict(n_clusters=paper(n), smoothing="auto")],
-    "K 1..N/10, s=0": lambda n: [dict(n_clusters=wide(10)(n), smoothing=0.0)],
-    "K 1..N/10, s=auto": lambda n: [dict(n_clusters=wide(10)(n), smoothing="auto")],
-    "K 1..N/10, s in {0,auto}": lambda n: [
-        dict(n_clusters=wide(10)(n), smoothing=s) for s in (0.0, "auto")
-    ],
-    "K 1..N/5, s=0": lambda n: [dict(n_clusters=wide(5)(n), smoothing=0.0)],
-    "K 1..N/5, s=auto": lambda n: [dict(n_clusters=wide(5)(n), smoothing="auto")],
-    "K 1..N/5, s in {0,auto}": lambda n: [
-        dict(n_clusters=wide(5)(n), smoothing=s) for s in (0.0, "auto")
-    ],
-    "K 1..N/10, s=auto, clusters on train+val": lambda n: [
-        dict(n_clusters=wide(10)(n), smoothing="auto", cluster_on="train+val")
-    ],
-    "K 1..N/5, s=auto, clusters on train+val": lambda n: [
-        dict(n_clusters=wide(5)(n), smoothing="auto", cluster_on="train+val")
-    ],
+    "paper: K 3..N/50, s=0": lambda n: one(paper(n), 0.0),
+    "K 3..N/50, s=auto": lambda n: one(paper(n), "auto"),
+    "K 1..N/10, s=0": lambda n: one(wide(10)(n), 0.0),
+    "K 1..N/10, s=auto": lambda n: one(wide(10)(n), "auto"),
+    "K 1..N/10, s in {0,auto}": lambda n: one(wide(10)(n), 0.0) + one(wide(10)(n), "auto"),
+    "K 1..N/5, s=0": lambda n: one(wide(5)(n), 0.0),
+    "K 1..N/5, s=auto": lambda n: one(wide(5)(n), "auto"),
+    "K 1..N/5, s in {0,auto}": lambda n: one(wide(5)(n), 0.0) + one(wide(5)(n), "auto"),
+    "K 1..N/10, s=auto, clusters on train+val": lambda n: one(
+        wide(10)(n), "auto", cluster_on="train+val"
+    ),
+    "K 1..N/5, s=auto, clusters on train+val": lambda n: one(
+        wide(5)(n), "auto", cluster_on="train+val"
+    ),
+    # averaging B clusterings (n_clusterings), added in the second selection run
+    "K 3..N/50, s=0, B=10": lambda n: one(paper(n), 0.0, b=10),
+    "K 3..N/50, s=auto, B=5": lambda n: one(paper(n), "auto", b=5),
+    "K 3..N/50, s=auto, B=10": lambda n: one(paper(n), "auto", b=10),
+    "K 3..N/50, s=auto, B=20": lambda n: one(paper(n), "auto", b=20),
+    "K 1..N/10, s=auto, B=10": lambda n: one(wide(10)(n), "auto", b=10),
 }
-COLDSTART: dict[str, Callable[[int], int]] = {
-    f"coldstart K=max(3,N/{d})": (lambda n, d=d: max(3, n // d)) for d in (50, 25, 10, 5)
+COLDSTART: dict[str, tuple[Callable[[int], int], int]] = {
+    f"coldstart K=max(3,N/{d})": ((lambda n, d=d: max(3, n // d)), 1) for d in (50, 25, 10, 5)
 }
+COLDSTART.update({
+    f"coldstart K=max(3,N/{d}), B={b}": ((lambda n, d=d: max(3, n // d)), b)
+    for d in (50, 25) for b in (5, 10)
+})
 REFERENCES = ("uniroute_knn", "zero_router")
 
 
@@ -104,10 +115,10 @@ class _SharedFits(UniRouteKMeans):
 
     cache: dict[tuple, object] = {}
 
-    def _kmeans(self, x: np.ndarray, k: int):
-        key = (x.shape, k, self.random_state, self.n_init, hashlib.blake2b(x.tobytes()).digest())
+    def _kmeans(self, x: np.ndarray, k: int, random_state: int | None):
+        key = (x.shape, k, random_state, self.n_init, hashlib.blake2b(x.tobytes()).digest())
         if key not in self.cache:
-            self.cache[key] = super()._kmeans(x, k)
+            self.cache[key] = super()._kmeans(x, k, random_state)
         return self.cache[key]
 
 
@@ -124,8 +135,8 @@ def kmeans_area(settings: list[dict], s: _Split, seed: int) -> tuple[float, int]
     return area(best[1], s), best[2]
 
 
-def coldstart_area(k: int, s: _Split, seed: int) -> float:
-    est = ColdStartEstimator(n_clusters=k, smoothing="auto", random_state=seed)
+def coldstart_area(k: int, b: int, s: _Split, seed: int) -> float:
+    est = ColdStartEstimator(n_clusters=k, smoothing="auto", n_clusterings=b, random_state=seed)
     for j in s.unseen:  # the first add_model clusters its labelled (validation) prompts
         est.add_model(str(j), s.x[s.val], s.scores[s.val, j])
     assert est._router is not None and est.models == tuple(str(j) for j in s.unseen)
@@ -167,8 +178,8 @@ def run(name: str, trials: int, n_vals: tuple[int, ...], seed: int, unseen_frac:
                     a, k = kmeans_area(make(n), s, seed + t)
                     areas[n][p].append(a)
                     chosen_k[n][p].append(k)
-                for p, rule in COLDSTART.items():
-                    areas[n][p].append(coldstart_area(rule(n), s, seed + t))
+                for p, (rule, b) in COLDSTART.items():
+                    areas[n][p].append(coldstart_area(rule(n), b, s, seed + t))
                 knn = UniRouteKNN(random_state=seed + t)
                 areas[n]["uniroute_knn"].append(area(_predict_unseen(knn, s), s))
                 areas[n]["zero_router"].append(_metrics(_zero_router(s), s)[0])

@@ -6,8 +6,9 @@ Adding a model is one averaging pass over its labelled prompts: no training, no 
 
 - :class:`UniRouteKMeans`: clusters come from K-means on prompts that have labels of *training*
   models (the paper's section 5.1); K is chosen on validation among the training models (App. F.1).
-  Unlike the paper, per-cluster errors are shrunk towards the model's overall error by default
-  (``smoothing="auto"``, chosen on held-out training splits; ``smoothing=0.0`` is the paper's).
+  Unlike the paper, the estimate is averaged over 10 K-means clusterings (``n_clusterings``, chosen
+  on held-out training splits; ``n_clusterings=1`` is the paper's); per-cluster errors may also be
+  shrunk towards the model's overall error (``smoothing``).
 - :class:`UniRouteKNN`: the K-NN baseline (Eq. 5): a model's error at x is its mean error on the k
   labelled prompts nearest to x.
 - :class:`ColdStartEstimator`, :func:`evidence_weight`: what the Eagle engine needs to make a new
@@ -38,6 +39,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+N_CLUSTERINGS = 10
+"""Default number of averaged K-means clusterings (``benchmarks/select_uniroute.py``)."""
+COLDSTART_CLUSTERINGS = 10
+"""The same for :class:`ColdStartEstimator` (fixed K, 10 k-means++ restarts per clustering)."""
 
 _LAMBDAS = np.concatenate([[0.0], np.logspace(-4, 4, 161), [1e9]])
 """Cost weights swept for a deferral curve, on min-max-normalised costs (errors are in [0, 1])."""
@@ -204,23 +210,30 @@ class UniRouteKMeans:
         ~50 labelled prompts are too noisy to help).
     smoothing:
         Pseudo-count pulling each cluster's error towards the model's overall error:
-        ``(sum of errors in k + smoothing * overall) / (n_k + smoothing)``. ``"auto"`` (default)
-        estimates it per model by empirical Bayes (within-cluster noise over between-cluster
-        spread), so tiny labelled sets do not over-trust noisy clusters; 0 is the paper's plain
-        per-cluster mean (Eq. 13): ``UniRouteKMeans(smoothing=0.0)`` is the paper's procedure.
-        Whatever its value, an *empty* cluster gets the model's overall labelled error (the paper
-        leaves empty clusters open).
+        ``(sum of errors in k + smoothing * overall) / (n_k + smoothing)``. 0 (default) is the
+        paper's plain per-cluster mean (Eq. 13); ``"auto"`` estimates it per model by empirical
+        Bayes (within-cluster noise over between-cluster spread). Whatever its value, an *empty*
+        cluster gets the model's overall labelled error (the paper leaves empty clusters open).
     cluster_on:
         ``"train"`` (default, the paper): K-means on the training prompts only; ``"train+val"``
         also clusters the validation prompts' embeddings (their labels are still only used to
         score K).
+    n_clusterings:
+        How many K-means clusterings (seeds ``random_state + b``) are averaged. Still UniRoute's
+        ``error(x, h) = Φ(x)ᵀΨ(h)``: Φ(x) stacks x's one-hot cluster membership in each clustering
+        (scaled by 1/B) and Ψ(h) the per-cluster errors of each, so the estimate is the mean over
+        clusterings. One K-means run on a few hundred prompts puts its boundaries somewhere
+        arbitrary; averaging B of them gives a smoother, lower-variance estimate at the same K.
+        ``UniRouteKMeans(n_clusterings=1)`` is the paper's procedure.
 
     Why these defaults: ``benchmarks/select_uniroute.py`` compared procedures on pseudo splits
     of the training side of the unseen-model protocol (seen models and non-test prompts only, on
-    RouterBench and arena_bench). The paper's K range with ``smoothing="auto"`` had the best mean
-    pseudo-test area, by a hair over the paper's own procedure (0.6755 vs 0.6752); wider K ranges
-    (1..N_val/10, 1..N_val/5, with or without smoothing, smoothing chosen jointly with K, or
-    clusters on train+val) were worse, mostly on RouterBench. See docs/BENCHMARKS.md.
+    RouterBench and arena_bench), with the rule fixed before each run (best mean pseudo-test area
+    over both datasets). The paper's K range averaged over 10 clusterings without smoothing won:
+    a clear gain on arena_bench (275 prompts, where one 3-means partition is arbitrary), level on
+    RouterBench (whose three sub-datasets every seed separates alike). Wider K ranges (1..N_val/10,
+    1..N_val/5), empirical-Bayes smoothing, 5 or 20 clusterings, or clusters on train+val were
+    worse. See docs/BENCHMARKS.md.
     val_fraction:
         Share of the training prompts carved out for choosing K when :meth:`fit` gets no validation
         set.
@@ -233,8 +246,9 @@ class UniRouteKMeans:
         self,
         n_clusters: int | Sequence[int] | None = None,
         *,
-        smoothing: float | str = "auto",
+        smoothing: float | str = 0.0,
         cluster_on: str = "train",
+        n_clusterings: int = N_CLUSTERINGS,
         val_fraction: float = 0.2,
         random_state: int | None = 0,
         n_init: int = 1,
@@ -242,10 +256,11 @@ class UniRouteKMeans:
         self.n_clusters = n_clusters
         self.smoothing = smoothing
         self.cluster_on = cluster_on
+        self.n_clusterings = n_clusterings
         self.val_fraction = val_fraction
         self.random_state = random_state
         self.n_init = n_init
-        self._km = None
+        self._kms: list | None = None
         self._scores: dict[int, float] = {}
         self._psi: dict[str, np.ndarray] = {}
         self._counts: dict[str, np.ndarray] = {}
@@ -253,17 +268,17 @@ class UniRouteKMeans:
     # -- read-only learned state ----------------------------------------------------------------
     @property
     def is_fitted(self) -> bool:
-        return self._km is not None
+        return self._kms is not None
 
     @property
     def n_clusters_(self) -> int:
         """The K in use (chosen on validation when several candidates were given)."""
-        return int(self._fitted().n_clusters)
+        return int(self._fitted()[0].n_clusters)
 
     @property
     def centroids(self) -> np.ndarray:
-        """(K, d) cluster centres, a copy."""
-        return self._fitted().cluster_centers_.copy()
+        """(B*K, d) cluster centres of the B clusterings, stacked (clustering b at rows b*K...)."""
+        return np.vstack([km.cluster_centers_ for km in self._fitted()])
 
     @property
     def selection_scores(self) -> dict[int, float]:
@@ -276,12 +291,13 @@ class UniRouteKMeans:
         return tuple(self._psi)
 
     def psi(self, name: str) -> np.ndarray:
-        """Ψ(h): the model's per-cluster error vector (K,), a copy."""
-        return self._get(self._psi, name).copy()
+        """Ψ(h): the model's per-cluster errors (B*K,), in the order of :attr:`centroids`."""
+        return self._get(self._psi, name).ravel()
 
     def cluster_counts(self, name: str) -> np.ndarray:
-        """How many of the model's labelled prompts fell in each cluster (0 = empty, fell back)."""
-        return self._get(self._counts, name).copy()
+        """How many of the model's labelled prompts fell in each cluster (0 = empty, fell back),
+        in the order of :attr:`centroids`."""
+        return self._get(self._counts, name).ravel()
 
     # -- learning -------------------------------------------------------------------------------
     def fit(
@@ -305,6 +321,7 @@ class UniRouteKMeans:
         _check_smoothing(self.smoothing)
         if self.cluster_on not in ("train", "train+val"):
             raise ConfigError(f"cluster_on must be 'train' or 'train+val', got {self.cluster_on!r}")
+        _candidates("n_clusterings", self.n_clusterings, [])
         x = _matrix("embeddings", embeddings)
         if errors is None:
             cands = _candidates("n_clusters", self.n_clusters, [max(3, len(x) // 50)])
@@ -313,7 +330,7 @@ class UniRouteKMeans:
                     "errors (training models' errors) are required to choose n_clusters among "
                     f"{cands}; pass errors or a single int"
                 )
-            self._install(self._kmeans(x, cands[0]), {})
+            self._install(self._clusterings(x, cands[0]), {})
             return self
         e = _unit_values("errors", errors, len(x), columns=True)
         c = None if costs is None else _costs(costs, e.shape[1])
@@ -329,30 +346,32 @@ class UniRouteKMeans:
         scores: dict[int, float] = {}
         fitted = {}
         for k in cands:
-            km = self._kmeans(cl_x, k)
-            psi, _ = _cluster_errors(km.predict(tr_x), tr_e, k, self.smoothing)
-            scores[k] = _selection_area(psi[km.predict(va_x)], va_e, c)
-            fitted[k] = km
+            kms = self._clusterings(cl_x, k)
+            tables = [_cluster_errors(km.predict(tr_x), tr_e, k, self.smoothing)[0] for km in kms]
+            scores[k] = _selection_area(_average(kms, tables, va_x), va_e, c)
+            fitted[k] = kms
         best = max(cands, key=lambda k: (scores[k], -k))
-        km = fitted[best]
+        kms = fitted[best]
         if len(cl_x) < len(x):  # the carve was for choosing K only: refit on every prompt
-            km = self._kmeans(x, best)
+            kms = self._clusterings(x, best)
         logger.debug("UniRouteKMeans chose K=%d from %s", best, scores)
-        self._install(km, scores)
+        self._install(kms, scores)
         return self
 
     def add_model(self, name: str, embeddings: object, scores: object) -> UniRouteKMeans:
         """Represent a model by its labelled scores (Eq. 13); replaces an earlier entry."""
-        km = self._fitted()
+        kms = self._fitted()
         _check_smoothing(self.smoothing)
         name = _check_name(name)
-        x = _matrix("embeddings", embeddings, dim=km.cluster_centers_.shape[1])
+        x = _matrix("embeddings", embeddings, dim=kms[0].cluster_centers_.shape[1])
         s = _unit_values("scores", scores, len(x))
-        psi, counts = _cluster_errors(km.predict(x), 1.0 - s[:, None], km.n_clusters, self.smoothing)
-        self._psi[name] = psi[:, 0]
-        self._counts[name] = counts
-        if np.any(counts == 0):
-            logger.debug("%s: %d empty cluster(s) use its overall error", name, int((counts == 0).sum()))
+        per = [_cluster_errors(km.predict(x), 1.0 - s[:, None], km.n_clusters, self.smoothing)
+               for km in kms]
+        self._psi[name] = np.stack([psi[:, 0] for psi, _ in per])  # (B, K)
+        self._counts[name] = np.stack([counts for _, counts in per])
+        empty = int((self._counts[name] == 0).sum())
+        if empty:
+            logger.debug("%s: %d empty cluster(s) use its overall error", name, empty)
         return self
 
     def remove_model(self, name: str) -> None:
@@ -362,41 +381,60 @@ class UniRouteKMeans:
     # -- prediction -----------------------------------------------------------------------------
     def predict_error(self, embeddings: object) -> np.ndarray:
         """(n, n_models) expected error of every added model at each prompt, columns = ``models``."""
-        km = self._fitted()
+        kms = self._fitted()
         if not self._psi:
             raise ConfigError("no model added yet: call add_model(name, embeddings, scores) first")
-        x = _matrix("embeddings", embeddings, dim=km.cluster_centers_.shape[1])
-        table = np.stack(list(self._psi.values()), axis=1)  # (K, n_models)
-        return table[km.predict(x)]
+        x = _matrix("embeddings", embeddings, dim=kms[0].cluster_centers_.shape[1])
+        table = np.stack(list(self._psi.values()), axis=2)  # (B, K, n_models)
+        return _average(kms, list(table), x)
 
     def predict_quality(self, embeddings: object) -> np.ndarray:
         """1 - :meth:`predict_error`: expected score in [0, 1]."""
         return 1.0 - self.predict_error(embeddings)
 
     # -- helpers --------------------------------------------------------------------------------
-    def _kmeans(self, x: np.ndarray, k: int):
-        from sklearn.cluster import KMeans
-
+    def _clusterings(self, x: np.ndarray, k: int) -> list:
+        """The B K-means fits of one K, seeded ``random_state + b`` (all random when None)."""
         if k > len(x):
             raise ConfigError(f"n_clusters must be <= the number of prompts ({len(x)}), got {k}")
-        return KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(x)
+        seed = self.random_state
+        return [
+            self._kmeans(x, k, None if seed is None else seed + b) for b in range(self.n_clusterings)
+        ]
 
-    def _install(self, km: object, scores: dict[int, float]) -> None:
-        self._km = km
+    def _kmeans(self, x: np.ndarray, k: int, random_state: int | None):
+        from sklearn.cluster import KMeans
+
+        return KMeans(n_clusters=k, n_init=self.n_init, random_state=random_state).fit(x)
+
+    def _install(self, kms: list, scores: dict[int, float]) -> None:
+        self._kms = kms
         self._scores = scores
         self._psi = {}
         self._counts = {}
 
-    def _fitted(self):
-        if self._km is None:
+    def _fitted(self) -> list:
+        if self._kms is None:
             raise ConfigError("UniRouteKMeans is not fitted: call fit(embeddings, errors) first")
-        return self._km
+        return self._kms
 
     @staticmethod
     def _get(table: Mapping[str, np.ndarray], name: str) -> np.ndarray:
         if name not in table:
             raise UnknownModelError(f"unknown model {name!r}; added models: {sorted(table)}")
         return table[name]
+
+
+def _average(kms: list, tables: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Φ(x)ᵀΨ: the mean over clusterings b of ``tables[b]`` (K, m) at x's cluster in b.
+
+    Nearest centre by one matrix product over all clusterings (what ``KMeans.predict`` computes,
+    without its per-call overhead, which dominated a single route's cost with ten clusterings).
+    """
+    centres = np.stack([km.cluster_centers_ for km in kms])  # (B, K, d)
+    dist = (centres**2).sum(axis=2)[None] - 2.0 * np.einsum("nd,bkd->nbk", x, centres)
+    labels = dist.argmin(axis=2)  # (n, B)
+    return np.mean([table[labels[:, b]] for b, table in enumerate(tables)], axis=0)
 
 
 def _check_smoothing(value: object) -> None:
@@ -611,12 +649,16 @@ class ColdStartEstimator:
         K for the engine's prompts; None = ``max(3, n_labelled // 50)`` (the paper's K <= N_val/50,
         at least 3), ``n_labelled`` being the largest labelled set registered so far; always capped
         by the number of prompts clustered. The engine has no training models' errors to choose K
-        on validation, so K is a fixed rule: among max(3, N/50), N/25, N/10 and N/5 this one had
-        the best pseudo-test area in ``benchmarks/select_uniroute.py`` (larger K did worse).
+        on validation, so K is a fixed rule: among max(3, N/50), N/25, N/10 and N/5, each with 1,
+        5 or 10 clusterings, max(3, N/50) with 10 had the best pseudo-test area in
+        ``benchmarks/select_uniroute.py``.
     smoothing:
         Pseudo-count shrinking small clusters towards the model's overall error; ``"auto"``
-        (default, as in :class:`UniRouteKMeans`) estimates it per model by empirical Bayes, as
-        labelled sets in production are small; 0 is the paper's plain per-cluster mean.
+        (default) estimates it per model by empirical Bayes, as labelled sets in production are
+        small; 0 is the paper's plain per-cluster mean.
+    n_clusterings:
+        How many K-means clusterings (each the best of 10 k-means++ restarts) are averaged, as in
+        :class:`UniRouteKMeans`; 10 by default (the selection above).
     prior_evidence:
         How many feedback events UniRoute's estimate is worth (:func:`evidence_weight`).
     """
@@ -626,11 +668,13 @@ class ColdStartEstimator:
         n_clusters: int | None = None,
         *,
         smoothing: float | str = "auto",
+        n_clusterings: int = COLDSTART_CLUSTERINGS,
         prior_evidence: float = 20.0,
         random_state: int | None = 0,
     ) -> None:
         self.n_clusters = n_clusters
         self.smoothing = smoothing
+        self.n_clusterings = n_clusterings
         self.prior_evidence = prior_evidence
         self.random_state = random_state
         self._router: UniRouteKMeans | None = None
@@ -659,7 +703,11 @@ class ColdStartEstimator:
         # several k-means++ restarts: the engine's prompt sets are small, so this is cheap and
         # avoids a poor local optimum that would mix topics
         router = UniRouteKMeans(
-            k, smoothing=self.smoothing, random_state=self.random_state, n_init=10
+            k,
+            smoothing=self.smoothing,
+            n_clusterings=self.n_clusterings,
+            random_state=self.random_state,
+            n_init=10,
         )
         router.fit(x)
         for name, (lx, ls) in self._labelled.items():

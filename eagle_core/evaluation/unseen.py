@@ -13,8 +13,9 @@ the model's mean cost on S_val):
 
 - ``uniroute_kmeans``: ``UniRouteKMeans`` defaults: K-means on the training prompts, K in
   3..max(3, N_val/50) chosen on S_val among the training models (App. F.1); Ψ of unseen models
-  from S_val with per-model empirical-Bayes smoothing (``smoothing="auto"``, chosen on pseudo
-  splits of the training side by ``benchmarks/select_uniroute.py``; the paper uses none).
+  from S_val (per-cluster mean error, Eq. 13), averaged over 10 K-means clusterings
+  (``n_clusterings=10``, chosen on pseudo splits of the training side by
+  ``benchmarks/select_uniroute.py``; the paper uses one).
 - ``uniroute_knn``: mean error of the k nearest S_val prompts; k in 5..N_val/3 chosen the same way.
 - ``zero_router``: Pareto-random: the upper convex hull of the unseen models' (cost, quality) on
   S_val, budgets between hull vertices mix the two vertices at random (input-independent).

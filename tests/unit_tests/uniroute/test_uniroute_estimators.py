@@ -53,7 +53,7 @@ def test_cost_weight_trades_quality_for_cost() -> None:
 
 def test_empty_cluster_falls_back_to_overall_error() -> None:
     x, _ = blobs(30)
-    router = UniRouteKMeans(n_clusters=3).fit(x)
+    router = UniRouteKMeans(n_clusters=3, n_clusterings=1).fit(x)
     vx, vlab = blobs(10, seed=1)
     keep = vlab != 2  # no labelled prompt in blob 2
     scores = np.where(vlab[keep] == 0, 1.0, 0.5)
@@ -71,8 +71,10 @@ def test_smoothing_pulls_small_clusters_towards_overall_error() -> None:
     x, _ = blobs(30)
     vx, vlab = blobs(10, seed=1)
     scores = (vlab == 0).astype(float)
-    plain = UniRouteKMeans(n_clusters=3, smoothing=0.0).fit(x).add_model("m", vx, scores)
-    smooth = UniRouteKMeans(n_clusters=3, smoothing=10.0).fit(x).add_model("m", vx, scores)
+    plain = UniRouteKMeans(n_clusters=3, smoothing=0.0, n_clusterings=1).fit(x)
+    plain.add_model("m", vx, scores)
+    smooth = UniRouteKMeans(n_clusters=3, smoothing=10.0, n_clusterings=1).fit(x)
+    smooth.add_model("m", vx, scores)
     overall = 1.0 - scores.mean()
     assert sorted(plain.psi("m").tolist()) == [0.0, 1.0, 1.0]
     # (sum + 10 * overall) / (10 + 10): halfway to the overall error
@@ -85,13 +87,13 @@ def test_fit_chooses_k_on_validation_among_training_models() -> None:
     errors = (lab[:, None] != np.arange(3)[None, :]).astype(float)
     vx, vlab = blobs(20, seed=1)
     val_errors = (vlab[:, None] != np.arange(3)[None, :]).astype(float)
-    router = UniRouteKMeans(n_clusters=[1, 3]).fit(
+    router = UniRouteKMeans(n_clusters=[1, 3], n_clusterings=2).fit(
         x, errors, costs=[1.0, 2.0, 3.0], val_embeddings=vx, val_errors=val_errors
     )
     assert router.n_clusters_ == 3
     assert set(router.selection_scores) == {1, 3}
     assert router.selection_scores[3] > router.selection_scores[1]
-    assert router.centroids.shape == (3, DIM)
+    assert router.centroids.shape == (2 * 3, DIM)  # two clusterings of K=3, stacked
 
 
 def test_fit_without_validation_set_carves_one_from_training() -> None:
@@ -178,11 +180,12 @@ def test_deferral_area_is_mean_quality_over_normalised_cost() -> None:
 def test_auto_smoothing_trusts_clear_clusters_and_pools_noise() -> None:
     x, _ = blobs(30)
     vx, vlab = blobs(40, seed=1)
-    router = UniRouteKMeans(n_clusters=3, smoothing="auto").fit(x)
+    router = UniRouteKMeans(n_clusters=3, smoothing="auto", n_clusterings=1).fit(x)
     router.add_model("clear", vx, (vlab == 0).astype(float))  # clusters really differ
     coin = (np.random.default_rng(0).random(len(vx)) < 0.5).astype(float)
     router.add_model("noise", vx, coin)  # clusters do not differ: only sampling noise
-    plain = UniRouteKMeans(n_clusters=3, smoothing=0.0).fit(x).add_model("noise", vx, coin)
+    plain = UniRouteKMeans(n_clusters=3, smoothing=0.0, n_clusterings=1).fit(x)
+    plain.add_model("noise", vx, coin)
     assert sorted(router.psi("clear").tolist()) == pytest.approx([0.0, 1.0, 1.0], abs=0.02)
     raw, shrunk = plain.psi("noise"), router.psi("noise")
     # pulled towards the overall error (same weighted mean), spread cut by more than half
@@ -210,8 +213,8 @@ def test_cluster_on_train_val_lets_unlabelled_validation_prompts_shape_clusters(
         UniRouteKMeans(cluster_on="val").fit(x[train], errors, **kw)
 
 
-def test_default_procedure_is_paper_k_range_with_auto_smoothing() -> None:
-    """Chosen on held-out pseudo splits (benchmarks/select_uniroute.py); smoothing=0 = the paper."""
+def test_default_procedure_is_paper_k_range_averaged_over_ten_clusterings() -> None:
+    """Chosen on held-out pseudo splits (benchmarks/select_uniroute.py); n_clusterings=1 = the paper."""
     x, lab = blobs(60)
     errors = (lab[:, None] != np.arange(3)[None, :]).astype(float)
     for n_val, ks in ((100, {3}), (200, {3, 4}), (250, {3, 4, 5})):
@@ -222,11 +225,32 @@ def test_default_procedure_is_paper_k_range_with_auto_smoothing() -> None:
             x, errors, costs=[1.0, 2.0, 3.0], val_embeddings=vx, val_errors=val_errors
         )
         assert set(router.selection_scores) == ks  # K in 3..max(3, N_val // 50)
-    assert UniRouteKMeans().smoothing == "auto"
-    vx, _ = blobs(40, seed=1)
-    coin = (np.random.default_rng(0).random(len(vx)) < 0.5).astype(float)
-    default = UniRouteKMeans(n_clusters=3).fit(x).add_model("noise", vx, coin).psi("noise")
-    auto = UniRouteKMeans(n_clusters=3, smoothing="auto").fit(x).add_model("noise", vx, coin)
-    paper = UniRouteKMeans(n_clusters=3, smoothing=0.0).fit(x).add_model("noise", vx, coin)
-    np.testing.assert_allclose(default, auto.psi("noise"))
-    assert np.ptp(default) < 0.5 * np.ptp(paper.psi("noise"))  # noise shrunk, not trusted
+        assert len(router.centroids) == 10 * router.n_clusters_  # ten clusterings
+    default = UniRouteKMeans()
+    assert (default.smoothing, default.n_clusterings) == (0.0, 10)
+    # plain per-cluster means (Eq. 13): on clean blobs every clustering finds the same 3 clusters
+    vx, vlab = blobs(20, seed=1)
+    router = UniRouteKMeans(n_clusters=3).fit(x).add_model("m", vx, (vlab == 0).astype(float))
+    assert sorted(router.psi("m").tolist()) == [0.0] * 10 + [1.0] * 20
+
+
+def test_n_clusterings_averages_the_per_clustering_estimates() -> None:
+    """Φ(x)ᵀΨ(h) over B stacked clusterings = the mean of B one-clustering routers (seeds r+b)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, DIM))  # no blob structure: each seed cuts the cloud differently
+    vx, qx = rng.normal(size=(60, DIM)), rng.normal(size=(25, DIM))
+    scores = (vx[:, 0] > 0).astype(float)
+    ensemble = UniRouteKMeans(n_clusters=4, n_clusterings=3, random_state=5).fit(x)
+    ensemble.add_model("m", vx, scores)
+    singles = [
+        UniRouteKMeans(n_clusters=4, n_clusterings=1, random_state=5 + b).fit(x).add_model("m", vx, scores)
+        for b in range(3)
+    ]
+    expected = np.mean([r.predict_error(qx) for r in singles], axis=0)
+    np.testing.assert_allclose(ensemble.predict_error(qx), expected)
+    assert len({tuple(np.round(r.predict_error(qx)[:, 0], 6)) for r in singles}) > 1  # they differ
+    np.testing.assert_allclose(ensemble.psi("m"), np.concatenate([r.psi("m") for r in singles]))
+    assert ensemble.centroids.shape == (12, DIM)
+    assert ensemble.cluster_counts("m").reshape(3, 4).sum(axis=1).tolist() == [60, 60, 60]
+    with pytest.raises(ConfigError, match="n_clusterings must be an int >= 1.*got 0"):
+        UniRouteKMeans(n_clusters=4, n_clusterings=0).fit(x)
