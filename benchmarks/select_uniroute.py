@@ -70,9 +70,9 @@ def wide(div: int) -> Callable[[int], list[int]]:
 
 # name -> (N_val -> candidate UniRouteKMeans settings); several settings = chosen jointly: the one
 # whose best validation area (over its own K candidates) is highest wins
-def one(n_clusters: list[int], smoothing: float | str, **kw) -> list[dict]:
-    """A single UniRouteKMeans setting: one clustering unless ``n_clusterings`` is given."""
-    return [dict(n_clusters=n_clusters, smoothing=smoothing, n_clusterings=kw.pop("b", 1), **kw)]
+def one(n_clusters: list[int], smoothing: float | str, b: int = 1, **kw) -> list[dict]:
+    """A single UniRouteKMeans setting averaging ``b`` clusterings (1 = the paper's)."""
+    return [dict(n_clusters=n_clusters, smoothing=smoothing, n_clusterings=b, **kw)]
 
 
 PROCEDURES: dict[str, Callable[[int], list[dict]]] = {

@@ -347,8 +347,9 @@ class UniRouteKMeans:
         fitted = {}
         for k in cands:
             kms = self._clusterings(cl_x, k)
-            tables = [_cluster_errors(km.predict(tr_x), tr_e, k, self.smoothing)[0] for km in kms]
-            scores[k] = _selection_area(_average(kms, tables, va_x), va_e, c)
+            labels = _labels(kms, tr_x)
+            tables = [_cluster_errors(lab, tr_e, k, self.smoothing)[0] for lab in labels.T]
+            scores[k] = _selection_area(_average(_labels(kms, va_x), tables), va_e, c)
             fitted[k] = kms
         best = max(cands, key=lambda k: (scores[k], -k))
         kms = fitted[best]
@@ -365,8 +366,8 @@ class UniRouteKMeans:
         name = _check_name(name)
         x = _matrix("embeddings", embeddings, dim=kms[0].cluster_centers_.shape[1])
         s = _unit_values("scores", scores, len(x))
-        per = [_cluster_errors(km.predict(x), 1.0 - s[:, None], km.n_clusters, self.smoothing)
-               for km in kms]
+        k = kms[0].n_clusters
+        per = [_cluster_errors(lab, 1.0 - s[:, None], k, self.smoothing) for lab in _labels(kms, x).T]
         self._psi[name] = np.stack([psi[:, 0] for psi, _ in per])  # (B, K)
         self._counts[name] = np.stack([counts for _, counts in per])
         empty = int((self._counts[name] == 0).sum())
@@ -386,7 +387,7 @@ class UniRouteKMeans:
             raise ConfigError("no model added yet: call add_model(name, embeddings, scores) first")
         x = _matrix("embeddings", embeddings, dim=kms[0].cluster_centers_.shape[1])
         table = np.stack(list(self._psi.values()), axis=2)  # (B, K, n_models)
-        return _average(kms, list(table), x)
+        return _average(_labels(kms, x), list(table))
 
     def predict_quality(self, embeddings: object) -> np.ndarray:
         """1 - :meth:`predict_error`: expected score in [0, 1]."""
@@ -425,15 +426,17 @@ class UniRouteKMeans:
         return table[name]
 
 
-def _average(kms: list, tables: list[np.ndarray], x: np.ndarray) -> np.ndarray:
-    """Φ(x)ᵀΨ: the mean over clusterings b of ``tables[b]`` (K, m) at x's cluster in b.
-
-    Nearest centre by one matrix product over all clusterings (what ``KMeans.predict`` computes,
-    without its per-call overhead, which dominated a single route's cost with ten clusterings).
-    """
+def _labels(kms: list, x: np.ndarray) -> np.ndarray:
+    """(n, B): x's nearest centre in each clustering, by one matrix product over all of them
+    (what ``KMeans.predict`` computes, without its per-call overhead, which dominated a single
+    route's cost with ten clusterings)."""
     centres = np.stack([km.cluster_centers_ for km in kms])  # (B, K, d)
     dist = (centres**2).sum(axis=2)[None] - 2.0 * np.einsum("nd,bkd->nbk", x, centres)
-    labels = dist.argmin(axis=2)  # (n, B)
+    return dist.argmin(axis=2)
+
+
+def _average(labels: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:
+    """Φ(x)ᵀΨ: the mean over clusterings b of ``tables[b]`` (K, m) at ``labels[:, b]``."""
     return np.mean([table[labels[:, b]] for b, table in enumerate(tables)], axis=0)
 
 
