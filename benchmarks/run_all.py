@@ -8,7 +8,9 @@ Steps, each in its own process (so RSS and timings do not leak between them):
   the multi-process replay order against arrival-order ELO on RouterBench, with ``EagleConfig()``
   and with the evaluation's validated settings (issue 7; needs the data);
 * ``eval``: ``eagle bench`` (the evaluation harness: Eagle-paper protocol and baselines; needs the data);
-* ``tune``: benchmarks/tune_eagle.py, the validation folds that chose ``EagleConfig()``'s defaults;
+* ``tune``: benchmarks/tune_eagle.py, the first tuning round (global K, draws, normalisation);
+* ``select``: benchmarks/select_eagle.py, the fresh validation folds that chose ``EagleConfig()``'s
+  P, N and local K (~10 min);
 * ``splits``: benchmarks/split_seeds.py, the protocol re-run on other 70/30 split seeds (read only);
 * ``unseen-routerbench`` / ``unseen-arena``: the UniRoute unseen-model evaluation (issue 6).
   (``benchmarks/select_uniroute.py``, which chose UniRoute's procedure, is run on its own: ~15 min.)
@@ -31,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 STEPS = (
-    "core", "load", "consistency", "consistency-recommended", "eval", "tune", "splits",
+    "core", "load", "consistency", "consistency-recommended", "eval", "tune", "select", "splits",
     "unseen-routerbench", "unseen-arena",
 )
 
@@ -68,6 +70,8 @@ def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str
     routerbench = str(data / "routerbench")
     cmds["tune"] = [py, str(HERE / "tune_eagle.py"), "--data", routerbench,
                     *(["--folds", "3"] if quick else [])]
+    cmds["select"] = [py, str(HERE / "select_eagle.py"), "--out", str(out / "select-eagle"),
+                      *(["--folds", "3"] if quick else [])]
     cmds["splits"] = [py, str(HERE / "split_seeds.py"), "--data", routerbench, "--out", str(out / "splits"),
                       "--no-mlp", *(["--seeds", "0", "42"] if quick else [])]
     unseen = [py, "-m", "eagle_core.evaluation.unseen", "--n-val", "100"]

@@ -1,4 +1,7 @@
-"""Choose Eagle's hyper-parameters on validation folds carved from the *training* 70% (never test).
+"""First tuning round: Eagle's hyper-parameters on validation folds of the *training* 70% (never test).
+
+This round fixed global K, draws and normalisation; P, N and local K were chosen again on fresh
+folds and more settings by ``select_eagle.py`` (this round's winner led only on its own folds).
 
 For each sub-dataset, the seed-42 training split is cut ``--folds`` times (random 80/20, seeds 100,
 101, ...; default 10, as mbpp's 20% is only ~60 prompts); every candidate config is fitted on the
@@ -101,10 +104,11 @@ def routers_for(kind: str) -> dict[str, Callable[[], object]]:
     return routers
 
 
-def folds(rows: np.ndarray, n_folds: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
+def folds(rows: np.ndarray, n_folds: int = 3, base: int = 100) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Random 80/20 (fit, validation) cuts of ``rows``, fold f seeded ``base + f``."""
     out = []
     for f in range(n_folds):
-        perm = np.random.RandomState(100 + f).permutation(len(rows))
+        perm = np.random.RandomState(base + f).permutation(len(rows))
         cut = int(0.8 * len(rows))
         out.append((np.sort(rows[perm[:cut]]), np.sort(rows[perm[cut:]])))
     return out

@@ -29,6 +29,8 @@ class Router:
 
     name = "router"
     incremental = False
+    repeatable_timing = True
+    """Whether the online simulation may time a step as the median of runs on deep copies."""
 
     def fit(self, X: np.ndarray, scores: np.ndarray, prompts: list[str]) -> Router:
         raise NotImplementedError

@@ -62,6 +62,7 @@ class EngineEagleRouter(Router):
     """Eagle via the real engine (in-memory Chroma) with a given EagleConfig."""
 
     incremental = True
+    repeatable_timing = False  # a Chroma collection cannot be deep-copied: its steps run once
 
     def __init__(self, config: Any = None, name: str = "eagle") -> None:
         self.config = config

@@ -38,7 +38,7 @@ def test_the_prior_fades_as_feedback_accumulates(make_eagle) -> None:
     query = "How can I flatten a nested list in Python?"
     before = eagle.route(query).scores["coder"].combined
     # lots of feedback saying the newcomer loses on code after all
-    eagle.record_many([{"query": q, "winner": "a", "loser": "coder"} for q in CODE * 5], progress=False)
+    eagle.record_many([{"query": q, "winner": "a", "loser": "coder"} for q in CODE * 20], progress=False)
     after = eagle.route(query)
     assert after.scores["coder"].combined < before
     assert after.model == "a"
