@@ -25,6 +25,7 @@ def synthetic() -> tuple[np.ndarray, np.ndarray, list[str]]:
         EagleConfig.paper(),
         EagleConfig.paper(normalization="minmax", local_order="nearest_first"),
         EagleConfig(k=4.0, global_k=1.0, p=0.3, n_neighbors=5, draw_score=None),
+        EagleConfig(n_neighbors=20),  # shipped defaults, N cut below the 35 stored prompts
     ],
 )
 def test_numpy_router_matches_engine(config: EagleConfig, synthetic) -> None:
@@ -39,6 +40,13 @@ def test_numpy_router_matches_engine(config: EagleConfig, synthetic) -> None:
     q_engine = engine.predict(X[40:], prompts[40:])
     q_fast = fast.predict(X[40:], prompts[40:])
     np.testing.assert_allclose(q_fast, q_engine, atol=1e-6)
+
+
+def test_shipped_defaults_are_the_second_round_winner() -> None:
+    """Chosen on fresh validation folds by benchmarks/select_eagle.py (docs/BENCHMARKS.md)."""
+    cfg = EagleConfig()
+    assert (cfg.p, cfg.n_neighbors, cfg.k, cfg.global_k) == (0.6, 80, 2.0, 0.5)
+    assert (cfg.draw_score, cfg.normalization, cfg.local_order) == (None, "minmax", "farthest_first")
 
 
 def test_global_ratings_favour_the_better_model(synthetic) -> None:
