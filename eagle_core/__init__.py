@@ -21,6 +21,7 @@ from eagle_core._errors import (
     UnknownDecisionError,
     UnknownModelError,
 )
+from eagle_core._judgement import Judgement, parse_verdict
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
 from eagle_core._uniroute import ColdStartEstimator, UniRouteKMeans, UniRouteKNN
 
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidCostError",
     "InvalidFeedbackError",
     "InvalidQueryError",
+    "Judgement",
     "Leaderboard",
     "LeaderboardRow",
     "ModelScore",
@@ -48,5 +50,6 @@ __all__ = [
     "UniRouteKNN",
     "UnknownDecisionError",
     "UnknownModelError",
+    "parse_verdict",
     "resolve_embedder",
 ]

@@ -13,61 +13,20 @@ import concurrent.futures
 import inspect
 import logging
 import random
-import re
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.runnables import Runnable
 
-from eagle_core import ConfigError
+from eagle_core import ConfigError, Judgement, parse_verdict
+from eagle_core._judgement import Outcome, verdict_outcome
 from eagle_langchain._text import output_text
 
-__all__ = ["AutoJudge", "Judgement", "parse_verdict"]
+__all__ = ["AutoJudge", "Judgement", "parse_verdict"]  # the last two: from eagle_core
 
 logger = logging.getLogger(__name__)
-
-Verdict = Literal["a", "b", "tie"]
-_VERDICTS: dict[str, Verdict] = {
-    "a": "a", "[[a]]": "a", "answer_a": "a", "answer a": "a",
-    "b": "b", "[[b]]": "b", "answer_b": "b", "answer b": "b",
-    "tie": "tie", "[[c]]": "tie", "c": "tie", "draw": "tie",
-}  # fmt: skip
-_BRACKETED = re.compile(r"\[\[\s*([abc])\s*\]\]", re.IGNORECASE)
-
-
-def parse_verdict(value: Any) -> Verdict | None:
-    """Map a judge's output to ``"a"``, ``"b"`` or ``"tie"`` (``None`` when unreadable).
-
-    Accepts ``"a"``/``"b"``/``"tie"`` (any case), MT-Bench style ``[[A]]``/``[[B]]``/``[[C]]`` anywhere
-    in a longer text (the last one wins), or a chat message carrying one of those.
-    """
-    text = output_text(value).strip()
-    verdict = _VERDICTS.get(text.lower().strip(" .\"'"))
-    if verdict is not None:
-        return verdict
-    found = _BRACKETED.findall(text)
-    if found:
-        return _VERDICTS[f"[[{found[-1].lower()}]]"]
-    return None
-
-
-@dataclass(frozen=True)
-class Judgement:
-    """One automatic comparison (kept in :attr:`AutoJudge.judgements`)."""
-
-    decision_id: str
-    query: str
-    model: str
-    """The model whose answer the user got."""
-    opponent: str
-    winner: str | None
-    """Winning model, ``None`` for a tie or when no comparison was recorded."""
-    tie: bool
-    error: str | None = None
-    """Why nothing was recorded (opponent failed, unreadable verdict, store error)."""
 
 
 class AutoJudge:
@@ -77,7 +36,9 @@ class AutoJudge:
         judge: Decides which of two answers is better. A ``Runnable`` gets
             ``{"query": ..., "answer_a": ..., "answer_b": ...}`` (ready for a prompt template); a plain
             callable gets ``judge(query, answer_a, answer_b)``. Either returns ``"a"``, ``"b"``,
-            ``"tie"`` or text containing ``[[A]]``/``[[B]]``/``[[C]]`` (see :func:`parse_verdict`).
+            ``"tie"`` or text containing ``[[A]]``/``[[B]]``/``[[C]]`` (see
+            :func:`eagle_core.parse_verdict`; an unreadable verdict records nothing and is kept as
+            the judgement's ``error``).
         probability: Chance that a routed answer is judged, in [0, 1].
         opponent: ``"random"`` (any other model: explores) or ``"runner_up"`` (the next-ranked one:
             the most informative comparison near the decision boundary).
@@ -218,8 +179,8 @@ class AutoJudge:
     ) -> Judgement:
         query = decision.query
 
-        def result(winner: str | None, tie: bool = False, error: str | None = None) -> Judgement:
-            return Judgement(decision.decision_id, query, answered, opponent, winner, tie, error)
+        def result(outcome: Outcome | None, error: str | None = None) -> Judgement:
+            return Judgement(decision.decision_id, query, answered, opponent, outcome, error)
 
         try:
             other = model.invoke(
@@ -232,25 +193,18 @@ class AutoJudge:
             )
             mine, theirs = output_text(answer), output_text(other)
             a, b = (theirs, mine) if flip else (mine, theirs)
-            verdict = parse_verdict(self._call_judge(query, a, b))
+            outcome = verdict_outcome(parse_verdict(output_text(self._call_judge(query, a, b))),
+                                      swapped=flip)
         except Exception as exc:  # the user's answer is out already; log, keep the record
             logger.warning("auto-judge of decision %s failed: %r", decision.decision_id, exc)
             return result(None, error=repr(exc))
-        if verdict is None:
-            logger.warning("auto-judge verdict unreadable for decision %s", decision.decision_id)
-            return result(None, error="unreadable verdict")
-        if verdict == "tie":
-            winner, loser, tie = answered, opponent, True
-        else:
-            first, second = (opponent, answered) if flip else (answered, opponent)
-            winner, loser = (first, second) if verdict == "a" else (second, first)
-            tie = False
+        winner, loser = (opponent, answered) if outcome == "loss" else (answered, opponent)
         try:
-            engine.record_comparison(query, winner=winner, loser=loser, tie=tie)
+            engine.record_comparison(query, winner=winner, loser=loser, tie=outcome == "tie")
         except Exception as exc:
             logger.warning("auto-judge could not record decision %s: %r", decision.decision_id, exc)
             return result(None, error=repr(exc))
-        return result(None if tie else winner, tie)
+        return result(outcome)
 
     # -- waiting --------------------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> int:

@@ -13,21 +13,18 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from llama_index.core.llms import LLM
 
-from eagle_core import ConfigError, InvalidFeedbackError
+from eagle_core import ConfigError, Judgement, parse_verdict
+from eagle_core._judgement import verdict_outcome
 from eagle_llamaindex._events import EagleJudgementEvent, emit
 from eagle_llamaindex._feedback import record
 
-__all__ = ["JUDGE_PROMPT", "Judgement", "parse_verdict"]
+__all__ = ["JUDGE_PROMPT", "Judgement", "parse_verdict"]  # the last two: from eagle_core
 
 logger = logging.getLogger(__name__)
-
-Verdict = Literal["a", "b", "tie"]
-Outcome = Literal["win", "loss", "tie"]
 
 JUDGE_PROMPT = (
     "You compare two answers to the same request.\n\n"
@@ -37,31 +34,6 @@ JUDGE_PROMPT = (
     "Which answer is better? Reply with exactly one word: A, B or TIE."
 )
 """Prompt used when the judge is a LlamaIndex LLM."""
-
-
-@dataclass(frozen=True)
-class Judgement:
-    """One finished automatic comparison (``outcome`` is ``None`` when it failed)."""
-
-    decision_id: str
-    model: str
-    opponent: str
-    outcome: Outcome | None
-    error: str | None = None
-
-
-def parse_verdict(value: Any) -> Verdict:
-    """Read a judge's answer: ``"a"`` / ``"b"`` / ``"tie"`` (any case, e.g. ``"A"``, ``"Answer B"``)."""
-    text = getattr(value, "text", value)  # CompletionResponse
-    if isinstance(text, str):
-        words = text.strip().strip(".:!*\"'").lower().split()
-        if words and words[0] == "answer" and len(words) > 1:
-            words = words[1:]
-        if words and words[0].strip(".:!*\"'") in ("a", "b", "tie"):
-            return words[0].strip(".:!*\"'")  # type: ignore[return-value]
-    raise InvalidFeedbackError(
-        f"judge must answer 'a', 'b' or 'tie' (which answer is better), got {value!r:.200}"
-    )
 
 
 def resolve_judge(judge: Any) -> Callable[[str, str, str], Any]:
@@ -128,23 +100,19 @@ class JudgeRunner:
         swap: bool,
     ) -> Judgement:
         assert self._judge is not None
-        decision_id, model = decision.decision_id, decision.model
+        decision_id, model, query = decision.decision_id, decision.model, decision.query
         try:
             other = run_opponent()
             pair = (other, answer) if swap else (answer, other)
-            verdict = parse_verdict(self._judge(decision.query, *pair))
-            if verdict == "tie":
-                outcome: Outcome = "tie"
-            else:
-                outcome = "win" if (verdict == "a") != swap else "loss"
+            outcome = verdict_outcome(parse_verdict(self._judge(query, *pair)), swapped=swap)
             key = {"win": "worse", "loss": "better", "tie": "tie"}[outcome]
             record(eagle, decision_id, {key: opponent}, source="judge")
         except Exception as exc:  # a failed judgement must never reach the user's call
             logger.warning("automatic judgement of decision %s failed: %r", decision_id, exc)
-            return Judgement(decision_id, model, opponent, None, error=repr(exc))
+            return Judgement(decision_id, query, model, opponent, None, error=repr(exc))
         emit(EagleJudgementEvent(decision_id=decision_id, model=model, opponent=opponent,
                                  outcome=outcome))
-        return Judgement(decision_id, model, opponent, outcome)
+        return Judgement(decision_id, query, model, opponent, outcome)
 
     def _take_pending(self) -> list[concurrent.futures.Future[Judgement]]:
         with self._lock:

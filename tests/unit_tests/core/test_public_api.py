@@ -8,10 +8,10 @@ import eagle_core
 def test_all_is_pinned() -> None:
     assert sorted(eagle_core.__all__) == sorted([
         "ColdStartEstimator", "ConfigError", "Eagle", "EagleConfig", "EagleError", "Embedder",
-        "InvalidCostError", "InvalidFeedbackError", "InvalidQueryError", "Leaderboard", "LeaderboardRow",
+        "InvalidCostError", "InvalidFeedbackError", "InvalidQueryError", "Judgement", "Leaderboard", "LeaderboardRow",
         "ModelScore", "RouteDecision", "SentenceTransformerEmbedder", "StoreMismatchError",
         "StoreUnavailableError", "TokenCost", "UniRouteKMeans", "UniRouteKNN", "UnknownDecisionError",
-        "UnknownModelError", "resolve_embedder",
+        "UnknownModelError", "parse_verdict", "resolve_embedder",
     ])
     for name in eagle_core.__all__:
         assert hasattr(eagle_core, name)

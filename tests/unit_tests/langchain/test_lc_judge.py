@@ -10,17 +10,24 @@ import pytest
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableLambda
 
-from eagle_core import ConfigError, Eagle
-from eagle_langchain import AutoJudge, EagleRouter, parse_verdict
+import eagle_core
+from eagle_core import ConfigError, Eagle, InvalidFeedbackError
+from eagle_langchain import AutoJudge, EagleRouter, Judgement, parse_verdict
 
 
 @pytest.mark.parametrize(
     ("output", "verdict"),
     [("a", "a"), (" B. ", "b"), ("tie", "tie"), ("Reasoning... final: [[A]]", "a"),
-     ("[[B]] wait, no: [[C]]", "tie"), (AIMessage(content="[[b]]"), "b"), ("maybe", None)],
+     ("[[B]] wait, no: [[C]]", "tie"), (AIMessage(content="[[b]]"), "b")],
 )
-def test_parse_verdict(output: Any, verdict: str | None) -> None:
+def test_parse_verdict(output: Any, verdict: str) -> None:
     assert parse_verdict(output) == verdict
+
+
+def test_parse_verdict_is_eagle_cores_and_raises_on_an_unreadable_verdict() -> None:
+    assert parse_verdict is eagle_core.parse_verdict and Judgement is eagle_core.Judgement
+    with pytest.raises(InvalidFeedbackError, match="judge must answer"):
+        parse_verdict(AIMessage(content="maybe"))
 
 
 def prefers(word: str) -> Callable[[str, str, str], str]:
@@ -102,7 +109,8 @@ def test_judge_failures_are_kept_not_raised(router: EagleRouter, eagle: Eagle) -
     router.auto_judge = AutoJudge(lambda q, a, b: "no idea", probability=1.0)
     router.invoke("q")
     router.auto_judge.flush(timeout=30)
-    assert router.auto_judge.judgements[0].error == "unreadable verdict"
+    (j,) = router.auto_judge.judgements
+    assert j.outcome is None and j.winner is None and "judge must answer" in j.error
     assert eagle.n_feedback == 0
 
 
