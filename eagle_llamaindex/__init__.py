@@ -16,9 +16,11 @@ from eagle_llamaindex._feedback import DECISION_ID_KEY, MODEL_KEY, decision_id_o
 from eagle_llamaindex._judge import JUDGE_PROMPT, Judgement, parse_verdict
 from eagle_llamaindex._llm import EagleLLM
 from eagle_llamaindex._replay import ReplayLLM
+from eagle_llamaindex._responses import DECISION_IDS_KEY
 from eagle_llamaindex._selector import EagleSelection, EagleSelector
 
 __all__ = [
+    "DECISION_IDS_KEY",
     "DECISION_ID_KEY",
     "JUDGE_PROMPT",
     "MODEL_KEY",

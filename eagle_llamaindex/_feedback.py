@@ -8,6 +8,7 @@ from typing import Any
 
 from eagle_llamaindex._errors import MissingDecisionError
 from eagle_llamaindex._events import EagleFeedbackEvent, emit
+from eagle_llamaindex._responses import DECISION_IDS_KEY
 
 __all__ = ["DECISION_ID_KEY", "MODEL_KEY", "decision_id_of"]
 
@@ -23,8 +24,10 @@ def decision_id_of(target: Any) -> str:
     """The decision id carried by ``target``.
 
     Accepts the id itself, a ``RouteDecision``, an ``EagleSelection`` (``selector_result``), a query
-    engine ``Response`` routed by ``EagleSelector`` (``response.metadata["selector_result"]``), or a
-    ``ChatResponse`` / ``CompletionResponse`` from ``EagleLLM`` (``additional_kwargs``).
+    engine ``Response`` routed by ``EagleSelector`` (``response.metadata["selector_result"]``), a
+    query / chat engine response answered by ``EagleLLM`` (``metadata["eagle_decision_ids"]``: the
+    last decision, the one that wrote the final answer), or a ``ChatResponse`` /
+    ``CompletionResponse`` from ``EagleLLM`` (``additional_kwargs``).
     """
     if isinstance(target, str):
         if target:
@@ -36,6 +39,8 @@ def decision_id_of(target: Any) -> str:
     metadata = getattr(target, "metadata", None)
     if isinstance(metadata, Mapping) and metadata.get("selector_result") is not None:
         return decision_id_of(metadata["selector_result"])
+    if isinstance(metadata, Mapping) and metadata.get(DECISION_IDS_KEY):
+        return str(metadata[DECISION_IDS_KEY][-1])
     extra = getattr(target, "additional_kwargs", None)
     if isinstance(extra, Mapping) and isinstance(extra.get(DECISION_ID_KEY), str):
         return extra[DECISION_ID_KEY]
@@ -45,8 +50,9 @@ def decision_id_of(target: Any) -> str:
             return match.group(1)
     raise MissingDecisionError(
         f"{type(target).__name__} object carries no Eagle decision id; pass the decision id, a "
-        "Response from a RouterQueryEngine using EagleSelector, or a ChatResponse/CompletionResponse "
-        f"from EagleLLM (got {target!r:.200})"
+        "Response from a RouterQueryEngine using EagleSelector or from a query engine answered by "
+        "EagleLLM, or a ChatResponse/CompletionResponse from EagleLLM "
+        f"(got {target!r:.200})"
     )
 
 

@@ -8,6 +8,7 @@ calls stay async and streams arrive chunk by chunk.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import math
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ from eagle_llamaindex._errors import MissingDecisionError
 from eagle_llamaindex._events import EagleRouteEvent, emit
 from eagle_llamaindex._feedback import DECISION_ID_KEY, MODEL_KEY, FeedbackMethods, decision_id_of
 from eagle_llamaindex._judge import Judgement, JudgeRunner, resolve_judge
+from eagle_llamaindex._responses import spans
+from eagle_llamaindex._turns import TurnPins
 
 __all__ = ["EagleLLM"]
 
@@ -48,6 +51,14 @@ dispatcher = get_dispatcher(__name__)
 _QUERY_HINT: ContextVar[str | None] = ContextVar("eagle_query_hint", default=None)
 
 Payload = str | Sequence[ChatMessage]
+
+ROUTE_OPTIONS = ("model", "willingness_to_pay", "cost_weight", "budget")
+"""Per-call keyword arguments EagleLLM reads for itself and never passes to the chosen LLM."""
+
+
+def _options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take the per-call routing options out of a call's keyword arguments."""
+    return {key: kwargs.pop(key) for key in ROUTE_OPTIONS if key in kwargs}
 
 
 @contextmanager
@@ -94,6 +105,15 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     LLMs only. With ``judge``, a fraction ``judge_probability`` of answered calls is compared with
     the runner-up model's answer on a background thread (its sync method), after the answer or the
     last chunk is delivered; drain with ``wait_for_judgements`` / ``await_judgements``.
+
+    Per call, ``model=`` (force a model), ``willingness_to_pay=``, ``cost_weight=`` and ``budget=``
+    override the fields for that call only (``llm.complete("x", budget=0.001)``); they are read by
+    EagleLLM and never passed on to the chosen LLM. An agent turn keeps one model: the follow-up
+    steps of a tool-calling loop (messages after the turn's user message) reuse the decision made on
+    its first step. A query engine's ``Response`` carries the ids of the decisions behind it in
+    ``metadata["eagle_decision_ids"]``, so ``llm.record_feedback(response, thumbs=True)`` works.
+    ``to_dict`` / ``from_dict(data, eagle=eagle)`` round-trip it (``judge`` and ``route_text`` are
+    not serialised: pass them to ``from_dict`` again).
     """
 
     llms: dict[str, SerializeAsAny[LLM]] = Field(
@@ -104,6 +124,11 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     )
     cost_weight: float | None = Field(
         default=None, description="Cost weight lambda for Eagle.route (None: the engine's default)."
+    )
+    willingness_to_pay: float | None = Field(
+        default=None,
+        description="USD the user would pay for a perfect answer: Eagle.route's RouterBench rule "
+        "(q * willingness_to_pay - cost). Give it or cost_weight, not both.",
     )
     budget: float | None = Field(
         default=None, description="USD budget per call for Eagle.route (None: no budget)."
@@ -129,11 +154,13 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     )
 
     _runner: JudgeRunner = PrivateAttr()
+    _pins: TurnPins = PrivateAttr(default_factory=TurnPins)
 
     def __init__(self, **data: Any) -> None:
         _check(data)
         super().__init__(**data)
         self._runner = JudgeRunner(self.judge, self.judge_seed)
+        spans()  # decisions reach the query engine's Response through instrumentation spans
 
     @classmethod
     def class_name(cls) -> str:
@@ -160,7 +187,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
             return self.route_text(payload)
         return _QUERY_HINT.get() or default_route_text(payload)
 
-    def _route_kwargs(self, tools: bool) -> dict[str, Any]:
+    def _route_kwargs(self, tools: bool, options: Mapping[str, Any]) -> dict[str, Any]:
         names = self._tool_models() if tools else list(self.llms)
         if tools and not names:
             raise ConfigError(
@@ -174,29 +201,63 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
                 "use the engine's model names as keys of llms=, or eagle.add_model(name, cost)"
             )
         kwargs: dict[str, Any] = {"candidates": names}
-        if self.cost_weight is not None:
-            kwargs["cost_weight"] = self.cost_weight
-        if self.budget is not None:
-            kwargs["budget"] = self.budget
+        rule = {k: options[k] for k in ("willingness_to_pay", "cost_weight")
+                if options.get(k) is not None}
+        if not rule:  # a per-call rule replaces the fields' rule
+            rule = {k: v for k, v in (("willingness_to_pay", self.willingness_to_pay),
+                                      ("cost_weight", self.cost_weight)) if v is not None}
+        kwargs.update(rule)
+        budget = options["budget"] if "budget" in options else self.budget
+        if budget is not None:
+            kwargs["budget"] = budget
+        force = options.get("model")
+        if force is not None:
+            if force not in names:
+                raise ConfigError(
+                    f"model= must be one of {names} (the models that can answer this "
+                    f"{'tool call' if tools else 'call'}), got {force!r}"
+                )
+            kwargs["force"] = force
         return kwargs
 
     def _tool_models(self) -> list[str]:
         return [name for name, llm in self.llms.items() if isinstance(llm, FunctionCallingLLM)
                 and llm.metadata.is_function_calling_model]
 
-    def _decided(self, decision: Any) -> LLM:
-        emit(EagleRouteEvent(decision_id=decision.decision_id, model=decision.model,
-                             query=decision.query, source="llm", decision=decision.to_dict()))
+    def _decided(self, decision: Any, new: bool = True) -> LLM:
+        if new:
+            emit(EagleRouteEvent(decision_id=decision.decision_id, model=decision.model,
+                                 query=decision.query, source="llm", decision=decision.to_dict()))
         note(decision)
+        spans().add(decision.decision_id)
         return self.llms[decision.model]
 
-    def _route(self, payload: Payload, tools: bool = False) -> tuple[Any, LLM]:
-        decision = self.eagle.route(self._text(payload), **self._route_kwargs(tools))
+    def _pinned(self, payload: Payload, kwargs: Mapping[str, Any]) -> Any:
+        """The decision of the agent turn this call continues, if it may answer this call."""
+        if "force" in kwargs:
+            return None
+        decision = self._pins.pinned(payload)
+        return decision if decision is not None and decision.model in kwargs["candidates"] else None
+
+    def _route(self, payload: Payload, tools: bool = False,
+               options: Mapping[str, Any] | None = None) -> tuple[Any, LLM]:
+        kwargs = self._route_kwargs(tools, options or {})
+        pinned = self._pinned(payload, kwargs)
+        if pinned is not None:
+            return pinned, self._decided(pinned, new=False)
+        decision = self.eagle.route(self._text(payload), **kwargs)
+        self._pins.pin(payload, decision)
         return decision, self._decided(decision)
 
-    async def _aroute(self, payload: Payload, tools: bool = False) -> tuple[Any, LLM]:
+    async def _aroute(self, payload: Payload, tools: bool = False,
+                      options: Mapping[str, Any] | None = None) -> tuple[Any, LLM]:
+        kwargs = self._route_kwargs(tools, options or {})
+        pinned = self._pinned(payload, kwargs)
+        if pinned is not None:
+            return pinned, self._decided(pinned, new=False)
         await asyncio.to_thread(self.eagle.open)  # first use loads the embedder: keep it off the loop
-        decision = await self.eagle.aroute(self._text(payload), **self._route_kwargs(tools))
+        decision = await self.eagle.aroute(self._text(payload), **kwargs)
+        self._pins.pin(payload, decision)
         return decision, self._decided(decision)
 
     @staticmethod
@@ -234,7 +295,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        decision, llm = self._route(messages)
+        decision, llm = self._route(messages, options=_options(kwargs))
         response = self._tag(llm.chat(messages, **kwargs), decision)
         self._maybe_judge(decision, _chat_text(response, []),
                           lambda other: _chat_text(other.chat(messages, **kwargs), []))
@@ -242,7 +303,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        decision, llm = await self._aroute(messages)
+        decision, llm = await self._aroute(messages, options=_options(kwargs))
         response = self._tag(await llm.achat(messages, **kwargs), decision)
         self._maybe_judge(decision, _chat_text(response, []),
                           lambda other: _chat_text(other.chat(messages, **kwargs), []))
@@ -250,7 +311,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        decision, llm = self._route(messages)
+        decision, llm = self._route(messages, options=_options(kwargs))
         return self._stream_chat(llm.stream_chat(messages, **kwargs), decision,
                                  lambda other: _chat_text(other.chat(messages, **kwargs), []))
 
@@ -258,7 +319,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
-        decision, llm = await self._aroute(messages)
+        decision, llm = await self._aroute(messages, options=_options(kwargs))
         return self._astream_chat(await llm.astream_chat(messages, **kwargs), decision,
                                   lambda other: _chat_text(other.chat(messages, **kwargs), []))
 
@@ -288,7 +349,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        decision, llm = self._route(prompt)
+        decision, llm = self._route(prompt, options=_options(kwargs))
         response = self._tag(llm.complete(prompt, formatted=formatted, **kwargs), decision)
         self._maybe_judge(decision, response.text,
                           lambda other: other.complete(prompt, formatted=formatted, **kwargs).text)
@@ -298,7 +359,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
-        decision, llm = await self._aroute(prompt)
+        decision, llm = await self._aroute(prompt, options=_options(kwargs))
         response = self._tag(await llm.acomplete(prompt, formatted=formatted, **kwargs), decision)
         self._maybe_judge(decision, response.text,
                           lambda other: other.complete(prompt, formatted=formatted, **kwargs).text)
@@ -308,7 +369,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
-        decision, llm = self._route(prompt)
+        decision, llm = self._route(prompt, options=_options(kwargs))
         return self._stream_complete(
             llm.stream_complete(prompt, formatted=formatted, **kwargs), decision,
             lambda other: other.complete(prompt, formatted=formatted, **kwargs).text,
@@ -318,7 +379,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
-        decision, llm = await self._aroute(prompt)
+        decision, llm = await self._aroute(prompt, options=_options(kwargs))
         return self._astream_complete(
             await llm.astream_complete(prompt, formatted=formatted, **kwargs), decision,
             lambda other: other.complete(prompt, formatted=formatted, **kwargs).text,
@@ -374,7 +435,8 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
         chat_history: list[ChatMessage] | None = None,
         **kwargs: Any,
     ) -> ChatResponse:
-        decision, llm = self._route(_tool_payload(user_msg, chat_history), tools=True)
+        decision, llm = self._route(_tool_payload(user_msg, chat_history), tools=True,
+            options=_options(kwargs))
         response = llm.chat_with_tools(tools, user_msg=user_msg, chat_history=chat_history, **kwargs)
         return self._tag(response, decision)
 
@@ -386,7 +448,8 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
         chat_history: list[ChatMessage] | None = None,
         **kwargs: Any,
     ) -> ChatResponse:
-        decision, llm = await self._aroute(_tool_payload(user_msg, chat_history), tools=True)
+        decision, llm = await self._aroute(_tool_payload(user_msg, chat_history), tools=True,
+            options=_options(kwargs))
         response = await llm.achat_with_tools(  # type: ignore[attr-defined]
             tools, user_msg=user_msg, chat_history=chat_history, **kwargs
         )
@@ -400,7 +463,8 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
         chat_history: list[ChatMessage] | None = None,
         **kwargs: Any,
     ) -> ChatResponseGen:
-        decision, llm = self._route(_tool_payload(user_msg, chat_history), tools=True)
+        decision, llm = self._route(_tool_payload(user_msg, chat_history), tools=True,
+            options=_options(kwargs))
         chunks = llm.stream_chat_with_tools(  # type: ignore[attr-defined]
             tools, user_msg=user_msg, chat_history=chat_history, **kwargs
         )
@@ -414,7 +478,8 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
         chat_history: list[ChatMessage] | None = None,
         **kwargs: Any,
     ) -> ChatResponseAsyncGen:
-        decision, llm = await self._aroute(_tool_payload(user_msg, chat_history), tools=True)
+        decision, llm = await self._aroute(_tool_payload(user_msg, chat_history), tools=True,
+            options=_options(kwargs))
         chunks = await llm.astream_chat_with_tools(  # type: ignore[attr-defined]
             tools, user_msg=user_msg, chat_history=chat_history, **kwargs
         )
@@ -447,6 +512,24 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
         """The ``RouteDecision`` behind a response (or a decision id)."""
         return self.eagle.decision(decision_id_of(target))
 
+    # -- serialisation --------------------------------------------------------------------------
+
+    def to_dict(self, **kwargs: Any) -> dict[str, Any]:
+        """A JSON-ready dict; each routed LLM is kept with its class so ``from_dict`` rebuilds it."""
+        data = super().to_dict(**kwargs)
+        data["llms"] = {name: {"class_path": f"{type(llm).__module__}:{type(llm).__qualname__}",
+                               "state": llm.to_dict()} for name, llm in self.llms.items()}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], **kwargs: Any) -> EagleLLM:
+        """Rebuild from :meth:`to_dict`'s output; pass ``eagle=`` (and ``judge=`` / ``route_text=``)."""
+        data = {k: v for k, v in data.items() if k != "class_name"}
+        if "llms" not in kwargs:
+            data["llms"] = {name: _load_llm(name, spec)
+                            for name, spec in (data.get("llms") or {}).items()}
+        return cls(**{**data, **kwargs})
+
 
 def _tool_payload(user_msg: str | ChatMessage | None, history: list[ChatMessage] | None) -> Payload:
     messages = list(history or [])
@@ -455,6 +538,25 @@ def _tool_payload(user_msg: str | ChatMessage | None, history: list[ChatMessage]
     elif user_msg is not None:
         messages.append(user_msg)
     return messages
+
+
+def _load_llm(name: str, spec: Any) -> LLM:
+    """An LLM from ``{"class_path": "module:Class", "state": llm.to_dict()}`` (trusted data only)."""
+    if isinstance(spec, LLM):
+        return spec
+    path = spec.get("class_path") if isinstance(spec, Mapping) else None
+    if not isinstance(path, str) or ":" not in path:
+        raise ConfigError(
+            f"llms[{name!r}] must be a dict with 'class_path' ('module:Class') and 'state', as written "
+            f"by EagleLLM.to_dict, got {spec!r:.200}; or pass llms= to from_dict"
+        )
+    module, _, qualname = path.partition(":")
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    if not (isinstance(found, type) and issubclass(found, LLM)):
+        raise ConfigError(f"llms[{name!r}] class_path {path!r} is not a LlamaIndex LLM class")
+    return found.from_dict(dict(spec.get("state") or {}))
 
 
 def _check(data: Mapping[str, Any]) -> None:
@@ -472,6 +574,11 @@ def _check(data: Mapping[str, Any]) -> None:
         )
     if data.get("eagle") is None:
         raise ConfigError("eagle must be an eagle_core.Eagle engine, got None")
+    if data.get("cost_weight") is not None and data.get("willingness_to_pay") is not None:
+        raise ConfigError(
+            "give cost_weight or willingness_to_pay, not both (cost_weight = 1 / willingness_to_pay); "
+            f"got {data['cost_weight']!r} and {data['willingness_to_pay']!r}"
+        )
     p = data.get("judge_probability", 0.0)
     if isinstance(p, bool) or not isinstance(p, (int, float)) or math.isnan(p) or not 0 <= p <= 1:
         raise ConfigError(f"judge_probability must be a number in [0, 1], got {p!r}")

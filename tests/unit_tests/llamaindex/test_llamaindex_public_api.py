@@ -5,6 +5,7 @@ from __future__ import annotations
 import eagle_llamaindex
 
 EXPECTED = [
+    "DECISION_IDS_KEY",
     "DECISION_ID_KEY",
     "JUDGE_PROMPT",
     "MODEL_KEY",
