@@ -8,11 +8,7 @@ calls stay async and streams arrive chunk by chunk.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import math
-from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from typing import Any
 
 from llama_index.core.base.llms.types import (
@@ -37,62 +33,25 @@ from llama_index.core.tools.types import BaseTool
 
 from eagle_core import ConfigError, UnknownModelError
 from eagle_llamaindex._capture import note
+from eagle_llamaindex._checks import check_llm_args, load_llm
 from eagle_llamaindex._errors import MissingDecisionError
 from eagle_llamaindex._events import EagleRouteEvent, emit
 from eagle_llamaindex._feedback import DECISION_ID_KEY, MODEL_KEY, FeedbackMethods, decision_id_of
-from eagle_llamaindex._judge import Judgement, JudgeRunner, resolve_judge
+from eagle_llamaindex._judge import Judgement, JudgeRunner
+from eagle_llamaindex._payload import (
+    Payload,
+    chat_text,
+    hinted_route_text,
+    query_hint,
+    route_options,
+    tool_payload,
+)
 from eagle_llamaindex._responses import spans
 from eagle_llamaindex._turns import TurnPins
 
 __all__ = ["EagleLLM"]
 
 dispatcher = get_dispatcher(__name__)
-
-_QUERY_HINT: ContextVar[str | None] = ContextVar("eagle_query_hint", default=None)
-
-Payload = str | Sequence[ChatMessage]
-
-ROUTE_OPTIONS = ("model", "willingness_to_pay", "cost_weight", "budget")
-"""Per-call keyword arguments EagleLLM reads for itself and never passes to the chosen LLM."""
-
-
-def _options(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Take the per-call routing options out of a call's keyword arguments."""
-    return {key: kwargs.pop(key) for key in ROUTE_OPTIONS if key in kwargs}
-
-
-@contextmanager
-def _query_hint(prompt: BasePromptTemplate, prompt_args: Mapping[str, Any]) -> Iterator[None]:
-    """Route on the template's ``query_str`` (the user's question) rather than the whole prompt.
-
-    Response synthesizers bind it with ``partial_format``, so look in the template's kwargs too.
-    """
-    query = prompt_args.get("query_str") or (getattr(prompt, "kwargs", None) or {}).get("query_str")
-    token = _QUERY_HINT.set(query if isinstance(query, str) and query.strip() else None)
-    try:
-        yield
-    finally:
-        _QUERY_HINT.reset(token)
-
-
-def _message_text(message: ChatMessage) -> str:
-    return message.content if isinstance(message.content, str) else ""
-
-
-def default_route_text(payload: Payload) -> str:
-    """Text Eagle routes on: the prompt, or the last user message (all messages if none)."""
-    if isinstance(payload, str):
-        return payload
-    for message in reversed(payload):
-        if message.role == MessageRole.USER and _message_text(message).strip():
-            return _message_text(message)
-    return "\n".join(_message_text(m) for m in payload if _message_text(m))
-
-
-def _chat_text(response: ChatResponse | None, deltas: list[str]) -> str:
-    content = _message_text(response.message) if response is not None else ""
-    return content or "".join(deltas)
-
 
 class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     """A LlamaIndex LLM that sends each call to the LLM Eagle ranks best for it.
@@ -157,7 +116,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     _pins: TurnPins = PrivateAttr(default_factory=TurnPins)
 
     def __init__(self, **data: Any) -> None:
-        _check(data)
+        check_llm_args(data)
         super().__init__(**data)
         self._runner = JudgeRunner(self.judge, self.judge_seed)
         spans()  # decisions reach the query engine's Response through instrumentation spans
@@ -185,7 +144,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     def _text(self, payload: Payload) -> str:
         if self.route_text is not None:
             return self.route_text(payload)
-        return _QUERY_HINT.get() or default_route_text(payload)
+        return hinted_route_text(payload)
 
     def _route_kwargs(self, tools: bool, options: Mapping[str, Any]) -> dict[str, Any]:
         names = self._tool_models() if tools else list(self.llms)
@@ -295,33 +254,33 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        decision, llm = self._route(messages, options=_options(kwargs))
+        decision, llm = self._route(messages, options=route_options(kwargs))
         response = self._tag(llm.chat(messages, **kwargs), decision)
-        self._maybe_judge(decision, _chat_text(response, []),
-                          lambda other: _chat_text(other.chat(messages, **kwargs), []))
+        self._maybe_judge(decision, chat_text(response, []),
+                          lambda other: chat_text(other.chat(messages, **kwargs), []))
         return response
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        decision, llm = await self._aroute(messages, options=_options(kwargs))
+        decision, llm = await self._aroute(messages, options=route_options(kwargs))
         response = self._tag(await llm.achat(messages, **kwargs), decision)
-        self._maybe_judge(decision, _chat_text(response, []),
-                          lambda other: _chat_text(other.chat(messages, **kwargs), []))
+        self._maybe_judge(decision, chat_text(response, []),
+                          lambda other: chat_text(other.chat(messages, **kwargs), []))
         return response
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        decision, llm = self._route(messages, options=_options(kwargs))
+        decision, llm = self._route(messages, options=route_options(kwargs))
         return self._stream_chat(llm.stream_chat(messages, **kwargs), decision,
-                                 lambda other: _chat_text(other.chat(messages, **kwargs), []))
+                                 lambda other: chat_text(other.chat(messages, **kwargs), []))
 
     @llm_chat_callback()
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
-        decision, llm = await self._aroute(messages, options=_options(kwargs))
+        decision, llm = await self._aroute(messages, options=route_options(kwargs))
         return self._astream_chat(await llm.astream_chat(messages, **kwargs), decision,
-                                  lambda other: _chat_text(other.chat(messages, **kwargs), []))
+                                  lambda other: chat_text(other.chat(messages, **kwargs), []))
 
     def _stream_chat(
         self, chunks: ChatResponseGen, decision: Any, rerun: Callable[[LLM], str] | None
@@ -332,7 +291,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
             deltas.append(chunk.delta or "")
             yield chunk
         if rerun is not None:
-            self._maybe_judge(decision, _chat_text(last, deltas), rerun)
+            self._maybe_judge(decision, chat_text(last, deltas), rerun)
 
     async def _astream_chat(
         self, chunks: ChatResponseAsyncGen, decision: Any, rerun: Callable[[LLM], str] | None
@@ -343,13 +302,13 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
             deltas.append(chunk.delta or "")
             yield chunk
         if rerun is not None:
-            self._maybe_judge(decision, _chat_text(last, deltas), rerun)
+            self._maybe_judge(decision, chat_text(last, deltas), rerun)
 
     # -- completion -----------------------------------------------------------------------------
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        decision, llm = self._route(prompt, options=_options(kwargs))
+        decision, llm = self._route(prompt, options=route_options(kwargs))
         response = self._tag(llm.complete(prompt, formatted=formatted, **kwargs), decision)
         self._maybe_judge(decision, response.text,
                           lambda other: other.complete(prompt, formatted=formatted, **kwargs).text)
@@ -359,7 +318,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
-        decision, llm = await self._aroute(prompt, options=_options(kwargs))
+        decision, llm = await self._aroute(prompt, options=route_options(kwargs))
         response = self._tag(await llm.acomplete(prompt, formatted=formatted, **kwargs), decision)
         self._maybe_judge(decision, response.text,
                           lambda other: other.complete(prompt, formatted=formatted, **kwargs).text)
@@ -369,7 +328,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
-        decision, llm = self._route(prompt, options=_options(kwargs))
+        decision, llm = self._route(prompt, options=route_options(kwargs))
         return self._stream_complete(
             llm.stream_complete(prompt, formatted=formatted, **kwargs), decision,
             lambda other: other.complete(prompt, formatted=formatted, **kwargs).text,
@@ -379,7 +338,7 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
-        decision, llm = await self._aroute(prompt, options=_options(kwargs))
+        decision, llm = await self._aroute(prompt, options=route_options(kwargs))
         return self._astream_complete(
             await llm.astream_complete(prompt, formatted=formatted, **kwargs), decision,
             lambda other: other.complete(prompt, formatted=formatted, **kwargs).text,
@@ -408,21 +367,21 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     # -- prompt-level calls: remember the user's question for routing ---------------------------
 
     def predict(self, prompt: BasePromptTemplate, **prompt_args: Any) -> str:
-        with _query_hint(prompt, prompt_args):
+        with query_hint(prompt, prompt_args):
             return super().predict(prompt, **prompt_args)
 
     def stream(self, prompt: BasePromptTemplate, **prompt_args: Any) -> Generator[str, None, None]:
-        with _query_hint(prompt, prompt_args):
+        with query_hint(prompt, prompt_args):
             return super().stream(prompt, **prompt_args)
 
     async def apredict(self, prompt: BasePromptTemplate, **prompt_args: Any) -> str:
-        with _query_hint(prompt, prompt_args):
+        with query_hint(prompt, prompt_args):
             return await super().apredict(prompt, **prompt_args)
 
     async def astream(
         self, prompt: BasePromptTemplate, **prompt_args: Any
     ) -> AsyncGenerator[str, None]:
-        with _query_hint(prompt, prompt_args):
+        with query_hint(prompt, prompt_args):
             return await super().astream(prompt, **prompt_args)
 
     # -- tool calling (agents) ------------------------------------------------------------------
@@ -435,8 +394,8 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
         chat_history: list[ChatMessage] | None = None,
         **kwargs: Any,
     ) -> ChatResponse:
-        decision, llm = self._route(_tool_payload(user_msg, chat_history), tools=True,
-            options=_options(kwargs))
+        decision, llm = self._route(tool_payload(user_msg, chat_history), tools=True,
+            options=route_options(kwargs))
         response = llm.chat_with_tools(tools, user_msg=user_msg, chat_history=chat_history, **kwargs)
         return self._tag(response, decision)
 
@@ -448,8 +407,8 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
         chat_history: list[ChatMessage] | None = None,
         **kwargs: Any,
     ) -> ChatResponse:
-        decision, llm = await self._aroute(_tool_payload(user_msg, chat_history), tools=True,
-            options=_options(kwargs))
+        decision, llm = await self._aroute(tool_payload(user_msg, chat_history), tools=True,
+            options=route_options(kwargs))
         response = await llm.achat_with_tools(  # type: ignore[attr-defined]
             tools, user_msg=user_msg, chat_history=chat_history, **kwargs
         )
@@ -463,8 +422,8 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
         chat_history: list[ChatMessage] | None = None,
         **kwargs: Any,
     ) -> ChatResponseGen:
-        decision, llm = self._route(_tool_payload(user_msg, chat_history), tools=True,
-            options=_options(kwargs))
+        decision, llm = self._route(tool_payload(user_msg, chat_history), tools=True,
+            options=route_options(kwargs))
         chunks = llm.stream_chat_with_tools(  # type: ignore[attr-defined]
             tools, user_msg=user_msg, chat_history=chat_history, **kwargs
         )
@@ -478,8 +437,8 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
         chat_history: list[ChatMessage] | None = None,
         **kwargs: Any,
     ) -> ChatResponseAsyncGen:
-        decision, llm = await self._aroute(_tool_payload(user_msg, chat_history), tools=True,
-            options=_options(kwargs))
+        decision, llm = await self._aroute(tool_payload(user_msg, chat_history), tools=True,
+            options=route_options(kwargs))
         chunks = await llm.astream_chat_with_tools(  # type: ignore[attr-defined]
             tools, user_msg=user_msg, chat_history=chat_history, **kwargs
         )
@@ -526,66 +485,6 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
         """Rebuild from :meth:`to_dict`'s output; pass ``eagle=`` (and ``judge=`` / ``route_text=``)."""
         data = {k: v for k, v in data.items() if k != "class_name"}
         if "llms" not in kwargs:
-            data["llms"] = {name: _load_llm(name, spec)
+            data["llms"] = {name: load_llm(name, spec)
                             for name, spec in (data.get("llms") or {}).items()}
         return cls(**{**data, **kwargs})
-
-
-def _tool_payload(user_msg: str | ChatMessage | None, history: list[ChatMessage] | None) -> Payload:
-    messages = list(history or [])
-    if isinstance(user_msg, str):
-        messages.append(ChatMessage(role=MessageRole.USER, content=user_msg))
-    elif user_msg is not None:
-        messages.append(user_msg)
-    return messages
-
-
-def _load_llm(name: str, spec: Any) -> LLM:
-    """An LLM from ``{"class_path": "module:Class", "state": llm.to_dict()}`` (trusted data only)."""
-    if isinstance(spec, LLM):
-        return spec
-    path = spec.get("class_path") if isinstance(spec, Mapping) else None
-    if not isinstance(path, str) or ":" not in path:
-        raise ConfigError(
-            f"llms[{name!r}] must be a dict with 'class_path' ('module:Class') and 'state', as written "
-            f"by EagleLLM.to_dict, got {spec!r:.200}; or pass llms= to from_dict"
-        )
-    module, _, qualname = path.partition(":")
-    found: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        found = getattr(found, part)
-    if not (isinstance(found, type) and issubclass(found, LLM)):
-        raise ConfigError(f"llms[{name!r}] class_path {path!r} is not a LlamaIndex LLM class")
-    return found.from_dict(dict(spec.get("state") or {}))
-
-
-def _check(data: Mapping[str, Any]) -> None:
-    """Typed errors for bad arguments, before pydantic sees them."""
-    llms = data.get("llms")
-    if not isinstance(llms, Mapping) or not llms:
-        raise ConfigError(
-            f"llms must be a non-empty dict of engine model name -> LlamaIndex LLM, got {llms!r}"
-        )
-    bad = {name: type(llm).__name__ for name, llm in llms.items()
-           if not isinstance(name, str) or not isinstance(llm, LLM)}
-    if bad:
-        raise ConfigError(
-            f"llms values must be LlamaIndex LLM instances keyed by model name, got {bad}"
-        )
-    if data.get("eagle") is None:
-        raise ConfigError("eagle must be an eagle_core.Eagle engine, got None")
-    if data.get("cost_weight") is not None and data.get("willingness_to_pay") is not None:
-        raise ConfigError(
-            "give cost_weight or willingness_to_pay, not both (cost_weight = 1 / willingness_to_pay); "
-            f"got {data['cost_weight']!r} and {data['willingness_to_pay']!r}"
-        )
-    p = data.get("judge_probability", 0.0)
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or math.isnan(p) or not 0 <= p <= 1:
-        raise ConfigError(f"judge_probability must be a number in [0, 1], got {p!r}")
-    judge = data.get("judge")
-    if p > 0 and judge is None:
-        raise ConfigError(
-            f"judge_probability={p} needs a judge: pass judge=<callable or LLM>, or set it to 0"
-        )
-    if judge is not None:
-        resolve_judge(judge)
