@@ -55,6 +55,8 @@ class EagleSelector(FeedbackMethods, BaseSelector):
         new_model_cost: cost given to models added with ``on_unknown="add"`` (USD per call, a
             ``TokenCost`` or ``None`` for unknown).
         cost_weight: cost weight lambda passed to ``Eagle.route`` (``None``: engine default).
+        willingness_to_pay: USD a perfect answer is worth, ``Eagle.route``'s RouterBench rule
+            (give it or ``cost_weight``, not both).
         budget: USD budget per query passed to ``Eagle.route`` (``None``: no budget).
     """
 
@@ -66,15 +68,22 @@ class EagleSelector(FeedbackMethods, BaseSelector):
         on_unknown: OnUnknown = "error",
         new_model_cost: Any = None,
         cost_weight: float | None = None,
+        willingness_to_pay: float | None = None,
         budget: float | None = None,
     ) -> None:
         if on_unknown not in ("error", "add"):
             raise ConfigError(f"on_unknown must be 'error' or 'add', got {on_unknown!r}")
+        if cost_weight is not None and willingness_to_pay is not None:
+            raise ConfigError(
+                "give cost_weight or willingness_to_pay, not both (cost_weight = 1 / "
+                f"willingness_to_pay); got {cost_weight!r} and {willingness_to_pay!r}"
+            )
         self.eagle = eagle
         self.tool_models = tool_models
         self.on_unknown = on_unknown
         self.new_model_cost = new_model_cost
         self.cost_weight = cost_weight
+        self.willingness_to_pay = willingness_to_pay
         self.budget = budget
 
     # -- BaseSelector / PromptMixin -------------------------------------------------------------
@@ -146,6 +155,8 @@ class EagleSelector(FeedbackMethods, BaseSelector):
         kwargs: dict[str, Any] = {"candidates": models}
         if self.cost_weight is not None:
             kwargs["cost_weight"] = self.cost_weight
+        if self.willingness_to_pay is not None:
+            kwargs["willingness_to_pay"] = self.willingness_to_pay
         if self.budget is not None:
             kwargs["budget"] = self.budget
         return kwargs

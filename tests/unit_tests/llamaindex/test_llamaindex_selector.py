@@ -198,3 +198,13 @@ def test_cost_weight_is_passed_to_the_engine(eagle: Eagle) -> None:
     result = EagleSelector(eagle, cost_weight=1000.0).select(_choices("gpt-4o", "mixtral"), "hi")
     decision = eagle.decision(result.decision_id)
     assert decision.cost_weight == 1000.0 and result.model == "mixtral"  # cheaper at equal ratings
+
+
+def test_willingness_to_pay_and_budget_are_passed_to_the_engine(eagle: Eagle) -> None:
+    teach(eagle, "gpt-4o", ["What is the capital of France?"])
+    result = EagleSelector(eagle, willingness_to_pay=0.0).select(_choices("gpt-4o", "mixtral"), "hi")
+    assert eagle.decision(result.decision_id).willingness_to_pay == 0.0 and result.model == "mixtral"
+    result = EagleSelector(eagle, budget=0.005).select(_choices("gpt-4o", "mixtral"), "hi")
+    assert result.model == "mixtral"  # gpt-4o costs 0.01
+    with pytest.raises(ConfigError, match="not both"):
+        EagleSelector(eagle, willingness_to_pay=1.0, cost_weight=1.0)
