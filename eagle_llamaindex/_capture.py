@@ -17,8 +17,9 @@ def capture_decisions() -> Iterator[list[Any]]:
     """Yield a list that fills with every ``RouteDecision`` made inside the block.
 
     A query engine whose ``Settings.llm`` is ``EagleLLM`` may call the LLM several times (refine,
-    tree summarize) and its ``Response`` carries no LLM metadata; this is how to get those decisions
-    for feedback. Works across ``await`` (context variables), not across threads started inside.
+    tree summarize). Its ``Response`` already carries their ids (``metadata["eagle_decision_ids"]``,
+    enough for ``record_feedback(response, ...)``); this gives the ``RouteDecision`` objects of any
+    block of code. Works across ``await`` (context variables), not across threads started inside.
     """
     captured: list[Any] = []
     token = _CAPTURED.set(captured)

@@ -123,7 +123,8 @@ def main(embedder: Any = None) -> dict[str, list[str]]:
     for question in list(QA)[2:]:
         streamed = plain.query(question)
         text = "".join(streamed.response_gen)
-        print(f"{text!r}")
+        router_llm.record_feedback(streamed, thumbs=grade(question, text))  # the response's decision
+        print(f"{router_llm.decision_for(streamed).model:>8} | {text!r}")
     done = router_llm.wait_for_judgements(timeout=30)
     print(f"{len(done)} background judgements: {[j.outcome for j in done]}")
     print("answer tagged with", router_llm.complete(NEW_QUESTIONS[0]).additional_kwargs[MODEL_KEY])

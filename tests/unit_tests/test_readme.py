@@ -1,0 +1,195 @@
+"""The README, executed: every ```python block of README.md runs, so a snippet that fails as written
+fails CI.
+
+How the snippets run (the rules a README author can rely on):
+
+* blocks run in order in one namespace, like a notebook session, inside an empty temporary
+  directory (so ``path="./eagle-data"`` is a fresh store); top-level ``await`` works as in a notebook
+  or ``python -m asyncio``;
+* the engine is real (Chroma, the bundled MiniLM embedder); only the LLMs are fakes;
+* a snippet that uses names it does not define gets them from the documented prelude below (picked
+  by a word the block contains): fake LangChain chat models ``chat_a`` / ``chat_b``, a ``prompt``,
+  ``StrOutputParser`` and a feedback ``handler``; LlamaIndex ``MockLLM``s ``llm_a`` / ``llm_b`` and
+  some ``docs``. Nothing else is injected: a missing import or a wrong call fails the test.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import inspect
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eagle_core import ConfigError, Eagle, StoreMismatchError
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+PRELUDES = {
+    "EagleRouter": """
+from langchain_core.language_models import FakeListChatModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from eagle_langchain import EagleFeedbackHandler
+
+chat_a = FakeListChatModel(responses=["gpt-4o: use reversed() or slicing"])
+chat_b = FakeListChatModel(responses=["mixtral: xs[::-1]"])
+prompt = ChatPromptTemplate.from_template("{question}")
+handler = EagleFeedbackHandler(eagle)
+""",
+    "eagle_llamaindex": """
+from llama_index.core import Document
+from llama_index.core.llms import MockLLM
+
+llm_a, llm_b = MockLLM(max_tokens=8), MockLLM(max_tokens=4)
+docs = [Document(text="In Python, reversed(xs) and xs[::-1] reverse a list.")]
+""",
+}
+"""Word in a block -> code run before that block, giving the fakes the snippet assumes."""
+
+
+@dataclass(frozen=True)
+class Snippet:
+    line: int
+    code: str
+
+    def preludes(self) -> list[str]:
+        return [code for word, code in PRELUDES.items() if word in self.code]
+
+
+class SnippetError(AssertionError):
+    def __init__(self, snippet: Snippet, cause: BaseException) -> None:
+        super().__init__(f"README.md line {snippet.line}: the snippet fails as written: {cause!r}")
+        self.cause = cause
+
+
+def snippets(text: str) -> list[Snippet]:
+    found = []
+    for match in re.finditer(r"^```python\n(.*?)^```", text, re.DOTALL | re.MULTILINE):
+        found.append(Snippet(text[: match.start()].count("\n") + 2, match.group(1)))
+    return found
+
+
+def run(snippet: Snippet, namespace: dict[str, Any]) -> None:
+    for prelude in snippet.preludes():
+        exec(compile(prelude, f"<prelude of README.md:{snippet.line}>", "exec"), namespace)
+    # blank lines keep the README's line numbers in tracebacks
+    source = "\n" * (snippet.line - 1) + snippet.code
+    code = compile(source, str(README), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    try:
+        result = eval(code, namespace)
+        if inspect.iscoroutine(result):
+            asyncio.run(result)
+    except Exception as exc:
+        raise SnippetError(snippet, exc) from exc
+
+
+def close_engines(namespace: dict[str, Any]) -> None:
+    for value in namespace.values():
+        if isinstance(value, Eagle):
+            value.close()
+
+
+# -- engine fixes made on other branches (core: add_model idempotent; writes: subset + warmup) ----
+
+def _add_model_is_idempotent(tmp: Path) -> bool:
+    with Eagle({"a": 0.01, "b": 0.001}, path=str(tmp / "probe-add")) as eagle:
+        try:
+            eagle.add_model("a", 0.01)
+        except ConfigError:
+            return False
+    return True
+
+
+def _subset_opens(tmp: Path) -> bool:
+    path = str(tmp / "probe-subset")
+    with Eagle({"a": 0.01, "b": 0.001, "c": 0.002}, path=path) as eagle:
+        eagle.open()
+    try:
+        with Eagle({"a": 0.01, "b": 0.001}, path=path) as eagle:
+            eagle.open()
+    except StoreMismatchError:
+        return False
+    return True
+
+
+def missing_engine_fix(cause: BaseException, tmp: Path) -> str | None:
+    """Name the unmerged engine fix that explains ``cause``, or None if none does (a real failure)."""
+    if isinstance(cause, AttributeError) and "warmup" in str(cause) and not hasattr(Eagle, "warmup"):
+        return "Eagle.warmup() (writes branch)"
+    if isinstance(cause, ConfigError) and "already exists" in str(cause) \
+            and not _add_model_is_idempotent(tmp):
+        return "add_model of an existing model with the same cost is a no-op (core branch)"
+    if isinstance(cause, StoreMismatchError) and not _subset_opens(tmp):
+        return "opening a store with a subset of its models (writes branch)"
+    return None
+
+
+def xfail_if_engine_fix_missing(request: pytest.FixtureRequest, err: SnippetError, tmp: Path) -> None:
+    missing = missing_engine_fix(err.cause, tmp)
+    if missing is not None:
+        request.applymarker(pytest.mark.xfail(strict=False, reason=(
+            f"needs core/writes branches: {missing}")))
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty working directory; LlamaIndex's global Settings restored afterwards."""
+    from llama_index.core import Settings
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    saved = (Settings._llm, Settings._embed_model)
+    yield tmp_path
+    Settings._llm, Settings._embed_model = saved
+
+
+def test_the_readme_has_its_snippets() -> None:
+    found = snippets(README.read_text())
+    assert len(found) >= 3
+    assert "Eagle(" in found[0].code and "path=" in found[0].code  # the 30-second tour
+    assert any("EagleRouter" in s.code for s in found)
+    assert any("EagleSelector" in s.code and "tool_models" in s.code for s in found)
+
+
+def test_the_extraction_keeps_line_numbers() -> None:
+    text = "intro\n\n```python\nx = 1\n```\n\n```bash\nls\n```\n```python\nraise KeyError('y')\n```\n"
+    first, second = snippets(text)
+    assert (first.line, first.code, second.line) == (4, "x = 1\n", 11)
+    with pytest.raises(SnippetError, match=r"line 11: .*KeyError\('y'\)"):
+        run(second, {})
+
+
+def test_every_python_snippet_runs(in_tmp: Path, request: pytest.FixtureRequest) -> None:
+    namespace: dict[str, Any] = {"__name__": "__readme__"}
+    try:
+        for snippet in snippets(README.read_text()):
+            run(snippet, namespace)
+    except SnippetError as err:
+        xfail_if_engine_fix_missing(request, err, in_tmp)
+        raise
+    finally:
+        close_engines(namespace)
+
+
+def test_the_tour_runs_twice_on_the_same_path(in_tmp: Path, request: pytest.FixtureRequest) -> None:
+    """A user re-running the tour: the second run opens the store the first one wrote."""
+    tour = snippets(README.read_text())[0]
+    feedback = []
+    for _ in range(2):
+        namespace: dict[str, Any] = {"__name__": "__readme__"}
+        try:
+            run(tour, namespace)
+            feedback.append(namespace["eagle"].n_feedback)
+        except SnippetError as err:
+            xfail_if_engine_fix_missing(request, err, in_tmp)
+            raise
+        finally:
+            close_engines(namespace)
+    assert feedback[1] > feedback[0] > 0  # the second run starts from the first run's feedback
