@@ -2,9 +2,10 @@
 
 Each run is a fresh Python process (``subprocess``) that imports eagle_core, builds an engine on a
 persistent Chroma store in a temp dir with the bundled MiniLM embedder (offline), then times the
-first route (or ``eagle.warmup()`` when the engine has it: the same load, done up front) and the
-median of the next 5 routes; ``first_cpu`` is the first route's CPU time (all threads), which
-depends less on what else the machine runs than the wall time. Reported: median and max over ``--runs`` processes.
+first route (or ``eagle.warmup()`` when the engine has it: the same load, done up front)
+and the median of the next 5 routes; ``first_cpu`` is the first route's CPU time (all threads), which
+depends less on what else the machine runs than the wall time. Reported: median and max over
+``--runs`` processes.
 
 Usage: ``python benchmarks/bench_cold_start.py [--runs 3]``
 """
@@ -42,7 +43,8 @@ for q in ["Write a haiku", "Prove Fermat's little theorem", "What is the capital
     eagle.route(q)
     later.append(time.perf_counter() - s)
 later.sort()
-print(json.dumps({"import": t1 - t0, "first": t2 - t1, "first_cpu": c2 - c1, "next_ms": 1000 * later[len(later) // 2]}))
+print(json.dumps({"import": t1 - t0, "first": t2 - t1, "first_cpu": c2 - c1,
+                  "next_ms": 1000 * later[len(later) // 2]}))
 """
 
 

@@ -8,7 +8,8 @@ import eagle_core
 def test_all_is_pinned() -> None:
     assert sorted(eagle_core.__all__) == sorted([
         "ColdStartEstimator", "ConfigError", "Eagle", "EagleConfig", "EagleError", "Embedder",
-        "InvalidCostError", "InvalidFeedbackError", "InvalidQueryError", "Judgement", "Leaderboard", "LeaderboardRow",
+        "InvalidCostError", "InvalidFeedbackError", "InvalidQueryError", "Judgement", "Leaderboard",
+        "LeaderboardRow",
         "ModelScore", "RouteDecision", "SentenceTransformerEmbedder", "StoreMismatchError",
         "StoreUnavailableError", "TokenCost", "UniRouteKMeans", "UniRouteKNN", "UnknownDecisionError",
         "UnknownModelError", "parse_verdict", "resolve_embedder",
