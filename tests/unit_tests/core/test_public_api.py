@@ -8,11 +8,11 @@ import eagle_core
 def test_all_is_pinned() -> None:
     assert sorted(eagle_core.__all__) == sorted([
         "ColdStartEstimator", "ConfigError", "Eagle", "EagleConfig", "EagleError", "Embedder",
-        "InvalidCostError", "InvalidFeedbackError", "InvalidQueryError", "Judgement", "Leaderboard",
-        "LeaderboardRow",
+        "InvalidCostError", "InvalidFeedbackError", "InvalidQueryError", "Leaderboard", "LeaderboardRow",
         "ModelScore", "RouteDecision", "SentenceTransformerEmbedder", "StoreMismatchError",
         "StoreUnavailableError", "TokenCost", "UniRouteKMeans", "UniRouteKNN", "UnknownDecisionError",
-        "UnknownModelError", "parse_verdict", "resolve_embedder",
+        "UnknownModelError", "resolve_embedder",
+        "Judgement", "parse_verdict",  # the judges' verdicts (eagle_core._judgement)
     ])
     for name in eagle_core.__all__:
         assert hasattr(eagle_core, name)
