@@ -8,9 +8,11 @@ How the snippets run (the rules a README author can rely on):
   or ``python -m asyncio``;
 * the engine is real (Chroma, the bundled MiniLM embedder); only the LLMs are fakes;
 * a snippet that uses names it does not define gets them from the documented prelude below (picked
-  by a word the block contains): fake LangChain chat models ``chat_a`` / ``chat_b``, a ``prompt``,
-  ``StrOutputParser`` and a feedback ``handler``; LlamaIndex ``MockLLM``s ``llm_a`` / ``llm_b`` and
-  some ``docs``. Nothing else is injected: a missing import or a wrong call fails the test.
+  by the package the block imports): LangChain fake chat models ``chat_a`` / ``chat_b`` (text
+  answers), Runnables ``chain_a`` / ``chain_b``, a ``prompt``, ``StrOutputParser``, a ``multiply``
+  tool (also as ``tools``), a ``Person`` schema and a ``run_id``; LlamaIndex ``MockLLM``s
+  ``llm_a`` / ``llm_b`` and some ``docs``. Nothing else is injected: a missing import or a wrong
+  call fails the test.
 """
 
 from __future__ import annotations
@@ -31,16 +33,37 @@ from eagle_core import ConfigError, Eagle, StoreMismatchError
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 PRELUDES = {
-    "EagleRouter": """
-from langchain_core.language_models import FakeListChatModel
+    "eagle_langchain": """
+import itertools, uuid
+from langchain_core.language_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
-from eagle_langchain import EagleFeedbackHandler
+from langchain_core.runnables import RunnableLambda
+from langchain_core.tools import tool
+from pydantic import BaseModel
 
-chat_a = FakeListChatModel(responses=["gpt-4o: use reversed() or slicing"])
-chat_b = FakeListChatModel(responses=["mixtral: xs[::-1]"])
+class FakeChat(GenericFakeChatModel):
+    def bind_tools(self, tools, **kwargs):  # answers in text: an agent's turn ends in one step
+        return self
+
+def fake_chat(text):
+    return FakeChat(messages=itertools.cycle([AIMessage(content=text)]))
+
+@tool
+def multiply(a: int, b: int) -> int:
+    \"\"\"Multiply two integers.\"\"\"
+    return a * b
+
+class Person(BaseModel):
+    name: str
+
+chat_a, chat_b = fake_chat("gpt-4o: 42"), fake_chat("mixtral: 42")
+chain_a = RunnableLambda(lambda x: "gpt-4o: use reversed() or slicing")
+chain_b = RunnableLambda(lambda x: "mixtral: xs[::-1]")
 prompt = ChatPromptTemplate.from_template("{question}")
-handler = EagleFeedbackHandler(eagle)
+tools = [multiply]
+run_id = uuid.uuid4()
 """,
     "eagle_llamaindex": """
 from llama_index.core import Document
@@ -154,7 +177,7 @@ def test_the_readme_has_its_snippets() -> None:
     found = snippets(README.read_text())
     assert len(found) >= 3
     assert "Eagle(" in found[0].code and "path=" in found[0].code  # the 30-second tour
-    assert any("EagleRouter" in s.code for s in found)
+    assert any("eagle_langchain" in s.code for s in found)
     assert any("EagleSelector" in s.code and "tool_models" in s.code for s in found)
 
 
