@@ -142,14 +142,14 @@ async def test_feedback_on_streaming_and_async_responses(eagle: Eagle, replays: 
     assert eagle.n_feedback == 2
 
 
-def _tool_llm(name: str) -> MockFunctionCallingLLMWithChatMemoryOfLastCall:
+def _tool_llm() -> MockFunctionCallingLLMWithChatMemoryOfLastCall:
     return MockFunctionCallingLLMWithChatMemoryOfLastCall(is_chat_model=True)
 
 
 async def test_a_function_agent_keeps_one_model_for_the_whole_turn(eagle: Eagle) -> None:
     """The tool call itself makes the other model the better one: without the pin, the agent's
     follow-up step would switch provider mid-turn."""
-    llms = {name: _tool_llm(name) for name in MODELS}
+    llms = {name: _tool_llm() for name in MODELS}
     question = "What is the capital of Peru? Use the tool."
 
     def capital(country: str = "Peru") -> str:
@@ -190,3 +190,35 @@ def test_round_trips_through_to_dict_and_from_dict(eagle: Eagle) -> None:
     data["llms"]["mixtral"] = {"state": {}}
     with pytest.raises(ConfigError, match=r"llms\['mixtral'\] must be a dict with 'class_path'"):
         EagleLLM.from_dict(data, eagle=eagle)
+
+
+def test_a_turn_is_known_by_its_history_up_to_the_user_message() -> None:
+    from eagle_llamaindex._turns import TurnPins
+
+    user = ChatMessage(role="user", content="capital of Peru?")
+    step = [ChatMessage(role="assistant", content="", additional_kwargs={"tool_calls": []}),
+            ChatMessage(role="tool", content="Lima")]
+    pins = TurnPins(size=2)
+    pins.pin([user], "decision-1")
+    assert pins.pinned([user, *step]) == "decision-1"  # a follow-up step of the turn
+    assert pins.pinned([user]) is None  # the same question asked again is a new turn
+    other = [ChatMessage(role="system", content="be brief"), user, *step]
+    assert pins.pinned(other) is None  # another conversation
+    assert pins.pinned("a completion prompt") is None
+    pins.pin([ChatMessage(role="user", content="a")], "decision-2")
+    pins.pin([ChatMessage(role="user", content="b")], "decision-3")
+    assert pins.pinned([user, *step]) is None  # forgotten beyond size
+
+
+def test_a_forced_tool_call_needs_a_function_calling_model(eagle: Eagle, replays: Any) -> None:
+    llm = EagleLLM(llms={"gpt-4o": _tool_llm(), "mixtral": replays["mixtral"]}, eagle=eagle)
+
+    def capital(country: str = "Peru") -> str:
+        """Capital of a country."""
+        return "Lima"
+
+    tool = FunctionTool.from_defaults(capital)
+    with pytest.raises(ConfigError, match=r"model= must be one of \['gpt-4o'\] .*tool call.*'mixtral'"):
+        llm.chat_with_tools([tool], user_msg=QUESTION, model="mixtral")
+    response = llm.chat_with_tools([tool], user_msg=QUESTION, model="gpt-4o")
+    assert response.additional_kwargs[MODEL_KEY] == "gpt-4o"
