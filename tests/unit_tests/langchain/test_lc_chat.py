@@ -335,3 +335,33 @@ def test_without_stickiness_the_same_agent_loop_switches_model(eagle: Eagle, fak
     result = agent.invoke({"messages": [HumanMessage("What is 6 times 7?")]})
     assert (fakes["cheap"].calls, fakes["strong"].calls) == (["cheap"], ["strong"])  # switched
     assert result["messages"][-1].content == "strong: done (42)"
+
+
+# -- streaming keeps the run tree and the feedback link ---------------------------------------------------
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+async def test_streamed_runs_are_parented_and_take_feedback(
+    chat: EagleChatModel, eagle: Eagle, recorder: Recorder, mode: str
+) -> None:
+    handler, run_id = EagleFeedbackHandler(chat), uuid.uuid4()
+    config = {"callbacks": [handler, recorder], "run_id": run_id}
+    if mode == "stream":
+        chunks = list(chat.stream("hello", config=config))
+    else:
+        chunks = [c async for c in chat.astream("hello", config=config)]
+    assert "".join(c.content for c in chunks) == "cheap answer"
+    outer, inner = recorder.chat_runs()
+    assert (outer["run_id"], inner["parent"]) == (run_id, run_id) and "nostream" in inner["tags"]
+    assert chat.get_run(run_id).model == handler.get_run(run_id).model == "cheap"
+    handler.record_feedback(run_id, thumbs=False)
+    assert eagle.ratings["cheap"] < eagle.ratings["strong"]
+
+
+@pytest.mark.filterwarnings("ignore::Warning")
+def test_langgraph_message_streaming_shows_each_token_once(eagle: Eagle, fakes: dict) -> None:
+    from langchain.agents import create_agent
+
+    agent = create_agent(model=EagleChatModel(models=fakes, eagle=eagle), tools=[multiply])
+    streamed = [(m.content, meta["ls_provider"]) for m, meta in agent.stream(
+        {"messages": [HumanMessage("What is 6 times 7?")]}, stream_mode="messages") if m.type != "tool"]
+    assert "".join(text for text, _ in streamed) == "cheap: done (42)"
+    assert {provider for _, provider in streamed} == {"eagle"}
