@@ -365,3 +365,13 @@ def test_langgraph_message_streaming_shows_each_token_once(eagle: Eagle, fakes: 
         {"messages": [HumanMessage("What is 6 times 7?")]}, stream_mode="messages") if m.type != "tool"]
     assert "".join(text for text, _ in streamed) == "cheap: done (42)"
     assert {provider for _, provider in streamed} == {"eagle"}
+
+
+def test_eagle_router_keeps_a_turn_on_one_model_by_tool_call_id(eagle: Eagle, fakes: dict) -> None:
+    router = EagleRouter(models={n: m.bind_tools([multiply]) for n, m in fakes.items()}, eagle=eagle)
+    first = router.invoke([HumanMessage("What is 6 times 7?")])
+    assert first.response_metadata["model_name"] == "cheap" and "eagle" not in first.response_metadata
+    _prefer_strong(eagle)
+    answer = _step_two(router, first)
+    assert answer.content == "cheap: done (42)"  # found by the tool call id the router saw
+    assert router.invoke([HumanMessage("What is 6 times 7?")]).response_metadata["model_name"] == "strong"
