@@ -13,6 +13,7 @@ from eagle_core._engine import Eagle
 from eagle_core._errors import (
     ConfigError,
     EagleError,
+    EngineClosedError,
     InvalidCostError,
     InvalidFeedbackError,
     InvalidQueryError,
@@ -33,6 +34,7 @@ __all__ = [
     "EagleConfig",
     "EagleError",
     "Embedder",
+    "EngineClosedError",
     "InvalidCostError",
     "InvalidFeedbackError",
     "InvalidQueryError",

@@ -3,15 +3,68 @@ the model table, a labelled set, and which feedback a ``record_feedback`` call g
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eagle_core import _feedback as fb
-from eagle_core._costs import CostSpec, parse_cost
+from eagle_core._config import EagleConfig
+from eagle_core._costs import CostSpec, cost_to_dict, parse_cost
 from eagle_core._errors import ConfigError, InvalidFeedbackError
 from eagle_core._store import RawPair
 
-__all__ = ["check_labelled", "check_models", "decision_pairs"]
+__all__ = [
+    "check_candidates",
+    "check_labelled",
+    "check_models",
+    "check_store_args",
+    "decision_pairs",
+    "model_exists",
+]
+
+logger = logging.getLogger(__name__)
+
+_COLLECTION_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,400}[a-zA-Z0-9]$")
+
+
+def check_store_args(path: Any, client: Any, collection: Any, config: Any) -> None:
+    """Where the engine's store lives, and its configuration."""
+    if path is not None and client is not None:
+        raise ConfigError(f"give path= or client=, not both; got path={path!r} and client={client!r}")
+    if not isinstance(collection, str) or not _COLLECTION_RE.match(collection):
+        raise ConfigError(
+            "collection must be 3-400 characters from [a-zA-Z0-9._-], starting and ending with a "
+            f"letter or digit; got {collection!r}"
+        )
+    if config is not None and not isinstance(config, EagleConfig):
+        raise ConfigError(f"config must be an EagleConfig, got {type(config).__name__} {config!r}")
+
+
+def check_candidates(candidates: Sequence[str] | None, models: Sequence[str]) -> list[str]:
+    """``candidates=`` of ``route`` -> the model names to choose among (all by default)."""
+    if candidates is None:
+        return list(models)
+    if isinstance(candidates, str) or not isinstance(candidates, Sequence) or not candidates:
+        raise ConfigError(f"candidates must be a non-empty list of model names, got {candidates!r}")
+    return [fb.check_model(m, models, "candidate") for m in dict.fromkeys(candidates)]
+
+
+def model_exists(name: str, cost: dict[str, Any] | None, costs: Mapping[str, CostSpec],
+                 labelled: Any) -> bool:
+    """True if ``name`` already exists with this cost: ``add_model`` is then a no-op. Another cost
+    raises (a silent price change or a reset would surprise whoever added it first)."""
+    if name not in costs:
+        return False
+    if cost_to_dict(costs[name]) != cost:
+        raise ConfigError(
+            f"model {name!r} already exists with cost {cost_to_dict(costs[name])!r}, got {cost!r}; "
+            f"to change its price pass it in Eagle(models={{...}}) when opening (given costs win "
+            f"over stored ones), or remove_model({name!r}) first to reset it"
+        )
+    if labelled is not None:
+        logger.warning("add_model(%r): the model exists already; its labelled set is kept", name)
+    return True
 
 
 def check_models(models: Mapping[str, Any] | None) -> dict[str, CostSpec] | None:
