@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 _COLLECTION_CALLS = frozenset({"add", "upsert", "update", "get", "query", "count", "delete", "peek",
                                "modify"})
+_MAX_PROBES = 8
+"""Probes waiting on a store that does not answer, at most (each holds a daemon thread)."""
 _CLIENT_COLLECTION_CALLS = frozenset({"get_or_create_collection", "get_collection", "create_collection"})
 
 
@@ -120,16 +122,20 @@ class Circuit:
         threading.Thread(target=self._probe_loop, daemon=True, name="eagle-store-probe").start()
 
     def _probe_loop(self) -> None:
-        """Ask the store every ``retry_interval`` s until it answers, then close the circuit."""
-        pending: _Call | None = None
-        while not self._closed_for_good:
-            time.sleep(self.retry_interval)
-            if self._probe is None:
+        """Ask the store every ``retry_interval`` s until it answers, then close the circuit. A probe
+        still waiting is kept (a paused server answers it on resuming); a new one is sent beside it
+        (a request lost on the way never answers), at most ``_MAX_PROBES`` at a time."""
+        pending: list[_Call] = []
+        while not self._closed_for_good and self._probe is not None:
+            pending = [p for p in pending if not p.done.is_set() or p.error is None]
+            if any(p.done.is_set() for p in pending):
+                break  # one answered
+            if len(pending) < _MAX_PROBES:
+                pending.append(_Call(self._probe, (), {}))
+            next_try = time.monotonic() + self.retry_interval
+            if pending[-1].done.wait(self.retry_interval) and pending[-1].error is None:
                 break
-            if pending is None or (pending.done.is_set() and pending.error is not None):
-                pending = _Call(self._probe, (), {})  # a hung earlier probe is simply waited on
-            if pending.done.wait(self.timeout) and pending.error is None:
-                break
+            time.sleep(max(0.0, next_try - time.monotonic()))  # a refused probe fails at once
         with self._lock:
             self._opened_at = None
         if not self._closed_for_good:
