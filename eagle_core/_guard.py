@@ -24,6 +24,9 @@ __all__ = ["Circuit", "GuardedClient"]
 
 logger = logging.getLogger(__name__)
 
+_probing = threading.local()
+"""Set in a probe's thread: its requests go straight to the store (the circuit is open)."""
+
 _COLLECTION_CALLS = frozenset({"add", "upsert", "update", "get", "query", "count", "delete", "peek",
                                "modify"})
 _MAX_PROBES = 8
@@ -98,6 +101,8 @@ class Circuit:
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)`` within the deadline; refused at once while the circuit is open."""
+        if getattr(_probing, "active", False):
+            return fn(*args, **kwargs)  # the probe's own thread waits for it, with its deadline
         self.check()
         if self.timeout is None:
             return fn(*args, **kwargs)
@@ -121,6 +126,11 @@ class Circuit:
                        "answers again", self.what, name, self.timeout)
         threading.Thread(target=self._probe_loop, daemon=True, name="eagle-store-probe").start()
 
+    def _run_probe(self) -> Any:
+        _probing.active = True
+        assert self._probe is not None
+        return self._probe()
+
     def _probe_loop(self) -> None:
         """Ask the store every ``retry_interval`` s until it answers, then close the circuit. A probe
         still waiting is kept (a paused server answers it on resuming); a new one is sent beside it
@@ -131,7 +141,7 @@ class Circuit:
             if any(p.done.is_set() for p in pending):
                 break  # one answered
             if len(pending) < _MAX_PROBES:
-                pending.append(_Call(self._probe, (), {}))
+                pending.append(_Call(self._run_probe, (), {}))
             next_try = time.monotonic() + self.retry_interval
             if pending[-1].done.wait(self.retry_interval) and pending[-1].error is None:
                 break
