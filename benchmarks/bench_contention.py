@@ -96,7 +96,8 @@ def worker(seconds: float, quiet_seconds: float, seed_queries: int) -> dict[str,
     import eagle_core
     from eagle_core import Eagle
 
-    with tempfile.TemporaryDirectory(prefix="eagle-contention-") as tmp, ChromaServer(Path(tmp) / "db") as srv:
+    tmp_dir = tempfile.TemporaryDirectory(prefix="eagle-contention-")
+    with tmp_dir as tmp, ChromaServer(Path(tmp) / "db") as srv:
         eagle = Eagle(MODELS, client=http_client(srv.host, srv.port), collection="contention",
                       embedder=SyntheticEmbedder()).open()
         rng = np.random.default_rng(7)
