@@ -30,9 +30,7 @@ from eagle_core._decision import RouteDecision
 from eagle_core._embeddings import Embedder, EmbeddingCache, resolve_embedder
 from eagle_core._errors import (
     ConfigError,
-    EagleError,
     EngineClosedError,
-    InvalidFeedbackError,
     UnknownDecisionError,
 )
 from eagle_core._guard import Circuit, GuardedClient
@@ -43,11 +41,13 @@ from eagle_core._inputs import (
     check_store_args,
     decision_pairs,
     model_exists,
+    one_feedback,
+    parse_items,
 )
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
 from eagle_core._priors import Priors
 from eagle_core._replica import Replica
-from eagle_core._state import RatingState, View
+from eagle_core._state import View
 from eagle_core._store import FeedbackStore, RawPair
 
 __all__ = ["Eagle"]
@@ -113,10 +113,6 @@ class Eagle:
     @property
     def _view(self) -> View:
         return self._opened().view
-
-    @property
-    def _state(self) -> RatingState:
-        return self._opened().state
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -303,13 +299,8 @@ class Eagle:
         ``thumbs`` (True/False or "up"/"down") or ``score`` in [0, 1] on the chosen model;
         ``better="x"`` (x's answer beat the chosen one), ``worse="x"`` (the chosen beat x),
         ``tie="x"``; or ``scores`` for several models."""
-        given = {k: v for k, v in dict(thumbs=thumbs, score=score, better=better, worse=worse,
-                                       tie=tie, scores=scores).items() if v is not None}
-        if len(given) != 1:
-            raise InvalidFeedbackError(
-                "record_feedback takes exactly one of thumbs, score, better, worse, tie, scores; "
-                f"got {sorted(given) or 'none'}"
-            )
+        given = one_feedback(thumbs=thumbs, score=score, better=better, worse=worse, tie=tie,
+                             scores=scores)
         decision = self.decision(decision_id)
         models, chosen = self.models, decision.model
         kind, pairs = decision_pairs(given, chosen, models)
@@ -319,16 +310,7 @@ class Eagle:
                     progress: bool = True) -> int:
         """Bulk import: every item is validated first (nothing is written if one is bad), then
         texts are embedded and stored batch by batch. Returns the number of events written."""
-        self.open()
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        models = self.models
-        parsed = []
-        for i, item in enumerate(items):
-            try:
-                parsed.append(fb.parse_item(item, models))
-            except EagleError as exc:
-                raise type(exc)(f"record_many item {i}: {exc}") from None
+        parsed = parse_items(items, self.models, batch_size)
         self._circuit.check()  # type: ignore[union-attr]
         bar = tqdm(total=len(parsed), desc="recording feedback", unit="item", disable=not progress)
         try:
