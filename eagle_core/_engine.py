@@ -170,13 +170,14 @@ class Eagle:
             circuit = Circuit(self._cfg.store_timeout, self._cfg.store_retry_interval, name)
             store = FeedbackStore(GuardedClient(make_client(self.path, self.client), circuit), name)
             store.open(embedder.name, cache.dim)
-            circuit.set_probe(store.count_queries)
             priors = Priors(cache.embed_many)
             replica = Replica(store, self._cfg, lock=self._lock, writer=self._writer,
                               caller_costs=self._initial_costs, on_apply=priors.on_event,
                               on_sync=priors.drain)
             replica.load()
             priors.drain()  # labelled sets in the log: routable as soon as open() returns
+            # a write that timed out may land once the store answers again: fold it in then
+            circuit.set_probe(store.count_queries, on_recover=replica.sync_now)
             self._cache, self._store, self._circuit = cache, store, circuit
             self._priors, self._replica = priors, replica
             self._open = True

@@ -157,6 +157,11 @@ class Replica:
             self.timeline.sync_from = max(0, min(started, self.state.last_ts) - SYNC_WINDOW_NS)
         return len(new)
 
+    def sync_now(self) -> None:
+        """A sync plus its follow-up, in the calling thread."""
+        self.sync()
+        self.on_sync()
+
     def maybe_sync(self) -> None:
         """When a sync is due (``sync_interval``), start one in a background thread."""
         interval = self.config.sync_interval
@@ -167,8 +172,7 @@ class Replica:
 
     def _background_sync(self) -> None:
         try:
-            self.sync()
-            self.on_sync()
+            self.sync_now()
         except Exception as exc:
             logger.warning("could not read new feedback from the store (%s)", exc)
             self.last_sync = time.monotonic()
