@@ -212,10 +212,9 @@ class Eagle:
         pool = check_candidates(candidates, view.models)
         if force is not None:
             fb.check_model(force, view.models, "force")
-        if not self.degraded:
-            view_replica = self._replica
-            if view_replica is not None:
-                view_replica.maybe_sync()  # in a background thread: this route does not wait
+        replica = self._replica
+        if replica is not None and not self.degraded:
+            replica.maybe_sync()  # in a background thread: this route does not wait for it
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
         neighbours, degraded = self._neighbours(embedding, view)
         global_ratings = dict(view.ratings)
