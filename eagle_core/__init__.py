@@ -22,7 +22,7 @@ from eagle_core._errors import (
     UnknownModelError,
 )
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
-from eagle_core._uniroute import ColdStartEstimator, UniRouteKMeans, UniRouteKNN
+from eagle_core.uniroute import ColdStartEstimator, UniRouteKMeans, UniRouteKNN
 
 __version__ = "0.1.0"
 

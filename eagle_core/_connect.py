@@ -1,0 +1,31 @@
+"""Which Chroma client and collection name an engine uses (persistent, shared, or in memory)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+__all__ = ["collection_name", "make_client"]
+
+
+def make_client(path: str | Path | None, client: Any) -> Any:
+    """The caller's client, a ``PersistentClient`` at ``path``, or the process's in-memory client."""
+    if client is not None:
+        return client
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False)
+    if path is not None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    return chromadb.EphemeralClient(settings=settings)
+
+
+def collection_name(collection: str, path: str | Path | None, client: Any) -> str:
+    """``collection``, made private to one engine for the in-memory client (whose state is shared
+    by the whole process)."""
+    if path is None and client is None:
+        return f"{collection}-{uuid.uuid4().hex[:8]}"
+    return collection
