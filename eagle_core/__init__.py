@@ -5,6 +5,7 @@ Framework-free: never imports LangChain or LlamaIndex.
 
 from __future__ import annotations
 
+from eagle_core._audit import Audit, AuditNeighbour, SourceInfluence
 from eagle_core._config import EagleConfig
 from eagle_core._costs import TokenCost
 from eagle_core._decision import ModelScore, RouteDecision
@@ -27,6 +28,8 @@ from eagle_core.uniroute import ColdStartEstimator, UniRouteKMeans, UniRouteKNN
 __version__ = "0.1.0"
 
 __all__ = [
+    "Audit",
+    "AuditNeighbour",
     "ColdStartEstimator",
     "ConfigError",
     "Eagle",
@@ -41,6 +44,7 @@ __all__ = [
     "ModelScore",
     "RouteDecision",
     "SentenceTransformerEmbedder",
+    "SourceInfluence",
     "StoreMismatchError",
     "StoreUnavailableError",
     "TokenCost",

@@ -14,12 +14,13 @@ from typing import Any
 from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_from_dict
 from eagle_core._elo import Pair, replay
+from eagle_core._sources import SourceLedger
 from eagle_core._store import Event, RawPair
 
 __all__ = ["CONTROL_KINDS", "RatingState", "Snapshot", "compile_pairs"]
 
-CONTROL_KINDS = frozenset({"models", "add_model", "remove_model"})
-"""Events that change the model set rather than carry feedback."""
+CONTROL_KINDS = frozenset({"models", "add_model", "remove_model", "remove_source"})
+"""Events that change the model set (or the sources heard) rather than carry feedback."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class Snapshot:
     stats: dict[str, tuple[int, int, int, int]]
     n_events: int
     n_matches: int
+    sources: Any = None
+    """The :class:`SourceLedger`'s budgets spent (see :meth:`SourceLedger.snapshot`)."""
 
 
 def compile_pairs(raw: Sequence[RawPair], draw_score: float | None) -> list[Pair]:
@@ -64,6 +67,8 @@ class RatingState:
         self.last_ts = 0
         self.n_events = 0
         self.n_matches = 0
+        self.sources = SourceLedger(config)
+        """Who gave which matches, and how much of each source's budget is spent."""
 
     # -- folding ---------------------------------------------------------------------------------
     def apply(self, event: Event) -> None:
@@ -80,11 +85,17 @@ class RatingState:
         elif kind == "remove_model":
             self.ratings.pop(payload["model"], None)
             self.costs.pop(payload["model"], None)
+        elif kind == "remove_source":
+            self.sources.removed.add(payload["source"])  # the engine then replays the whole log
         else:
+            self.n_events += 1
+            ledger = self.sources
+            if not ledger.admit(event.source, event.qkey, kind, event.pairs, event.order_key):
+                ledger.ignore(event.qkey)  # a removed source, or feedback it already gave
+                return
             pairs = self.compile(event.pairs)
             self.by_query.setdefault(event.qkey, []).extend(pairs)
-            self.n_events += 1
-            self.apply_global(pairs)
+            self.apply_global(ledger.weigh_global(event.source, event.qkey, pairs))
 
     def add_model(self, name: str, cost: CostSpec) -> None:
         self.ratings[name] = self.config.initial_rating
@@ -119,19 +130,23 @@ class RatingState:
         """Remove ``event``'s matches from its query's list (the newest ones; see rolling back)."""
         if event.kind in CONTROL_KINDS:
             return
-        matches = self.by_query[event.qkey]
-        del matches[len(matches) - len(self.compile(event.pairs)) :]
+        n = self.sources.forget_last(event.qkey)
+        if n:
+            matches = self.by_query[event.qkey]
+            del matches[len(matches) - n :]
 
     # -- snapshots -------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         return Snapshot(self.last_key, dict(self.ratings), dict(self.costs),
-                        {m: tuple(s) for m, s in self.stats.items()}, self.n_events, self.n_matches)
+                        {m: tuple(s) for m, s in self.stats.items()}, self.n_events, self.n_matches,
+                        self.sources.snapshot())
 
     def restore(self, snap: Snapshot) -> None:
         """Go back to ``snap`` for everything but the per-query lists (see :meth:`unapply_matches`)."""
         self.ratings, self.costs = dict(snap.ratings), dict(snap.costs)
         self.stats = {m: list(s) for m, s in snap.stats.items()}
         self.n_events, self.n_matches, self.last_key = snap.n_events, snap.n_matches, snap.last_key
+        self.sources.restore(snap.sources)
 
     def evidence(self, models: Any) -> dict[str, int]:
         """Matches played per model (the weight of a model's own ratings against a prior)."""
