@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
+from numbers import Real
 from typing import Any
 
 __all__ = ["is_finite_number", "is_number"]
 
 
 def is_number(value: Any) -> bool:
-    """An int or float that is not a bool (``True`` is an int to Python, never a score or a cost)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A real number (int, float, numpy scalar) that is not a bool (``True`` is an int to Python,
+    never a score or a cost)."""
+    return isinstance(value, Real) and not isinstance(value, bool)
 
 
 def is_finite_number(value: Any) -> bool:
