@@ -1,7 +1,7 @@
 """Feedback from strangers (issue 15): how far one source's flood of rigged votes moves routing.
 
 On RouterBench (the evaluation protocol's seed-42 70/30 split per sub-dataset, all three
-sub-datasets in one engine) the honest training feedback is stored as score sets (2,214 prompts x
+sub-datasets in one engine) the honest training feedback is stored as score sets (2,213 prompts x
 11 models, ``record_many``), then ONE source injects 100, 300 and 1,000 comparisons saying "the
 worst model beats the best one" (worst / best by mean training score) on *varied* texts near one
 topic: each attack text is a training prompt of one sub-dataset (``--topic``, default mbpp) with a
@@ -189,6 +189,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         scen = Scenario(ds, train, test, vectors, configs[name], honest_sources)
         top0, q0 = scen.route_all()
         base_auc = total_auc(ds, train, test, q0)
+        r0 = scen.eagle.ratings
         bar.update(1)
         run: dict[str, Any] = {"auc_no_attack": base_auc, "steps": {}}
         done = 0
@@ -199,7 +200,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             auc_n = total_auc(ds, train, test, q)
             run["steps"][n] = {"flipped": float(np.mean(top != top0)),
                                "to_worst": float(np.mean(top == ds.models.index(worst))),
-                               "auc": auc_n, "auc_lost": base_auc - auc_n}
+                               "auc": auc_n, "auc_lost": base_auc - auc_n,
+                               "global_shift": {m: scen.eagle.ratings[m] - r0[m] for m in (best, worst)}}
             bar.update(1)
         run["seconds"] = round(time.perf_counter() - t0, 1)
         result["runs"][f"{honest}/defence-{name}"] = run

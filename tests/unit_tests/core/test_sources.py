@@ -129,3 +129,24 @@ def test_remove_source_replays_on_reopen_and_on_other_workers(make_eagle, tmp_pa
     assert reopened.route(QUERY).model == "strong"
     with pytest.raises(InvalidFeedbackError, match="source must be"):
         reopened.remove_source("")
+
+
+def test_budgets_agree_across_workers_and_reopen(make_eagle, tmp_path) -> None:
+    """The budget is spent in log order: a worker that folds the other's events late (rolling back
+    and re-applying) ends with the ratings of a fresh replay."""
+    config = EagleConfig(source_budget=3.0)
+    a = make_eagle(MODELS, path=tmp_path, config=config)
+    a.open()
+    b = make_eagle(None, path=tmp_path, config=config)
+    b.open()
+    texts = flood_texts(8)
+    for i, text in enumerate(texts):  # interleaved writes from one source on two workers
+        (a if i % 2 else b).record_comparison(text, "weak", "strong", source="mallory")
+    a.record_comparison(texts[0], "weak", "strong", source="mallory")  # a duplicate of b's first
+    a.sync()
+    b.sync()
+    fresh = make_eagle(None, path=tmp_path, config=config)
+    assert a.ratings == pytest.approx(fresh.ratings) and b.ratings == pytest.approx(fresh.ratings)
+    bound = config.effective_global_k * config.source_budget
+    assert fresh.ratings["weak"] - config.initial_rating <= bound + 1e-9
+    assert fresh.ratings["weak"] > config.initial_rating
