@@ -40,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine, write_json  # noqa: E402
+from _common import load_or_exit, machine, write_json  # noqa: E402
 
 ATTACKER = "attacker-1"
 REQUESTS = (
@@ -98,17 +98,21 @@ class Scenario:
             items.append(item)
         self.eagle.record_many(items, progress=False)
 
-    def route_all(self) -> tuple[np.ndarray, np.ndarray]:
-        """Top-1 model index and normalised score matrix q for every test prompt."""
+    def route_all(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Top-1 model index and normalised score matrix q for every test prompt, and the median
+        route time (ms; embeddings come from a table, so this is search + replay + choice)."""
         col = {m: j for j, m in enumerate(self.models)}
         top = np.zeros(len(self.test), dtype=int)
         q = np.zeros((len(self.test), len(self.models)))
+        times = []
         for r, i in enumerate(self.test):
+            t0 = time.perf_counter()
             decision = self.eagle.route(self.ds.prompts[i])
+            times.append(time.perf_counter() - t0)
             top[r] = col[decision.model]
             for ms in decision.ranking:
                 q[r, col[ms.model]] = ms.normalized
-        return top, q
+        return top, q, 1000 * float(np.median(times))
 
     def attack(self, texts: list[str], winner: str, loser: str, tagged: bool) -> None:
         items = [{"query": t, "winner": winner, "loser": loser} for t in texts]
@@ -149,13 +153,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     from eagle_core import EagleConfig
-    from eagle_core.datasets import DatasetError, load_dataset
     from eagle_core.evaluation import CachedEmbedder
 
-    try:
-        ds = load_dataset("routerbench", args.data)
-    except DatasetError as exc:
-        raise SystemExit(f"bench_poison: {exc}") from None
+    ds = load_or_exit("routerbench", args.data, "bench_poison")
     train, test = ds.split(seed=42, train_frac=0.7)
     if args.quick:
         test = np.sort(np.random.default_rng(0).choice(test, size=150, replace=False))
@@ -187,21 +187,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for honest, name, honest_sources in plan:
         t0 = time.perf_counter()
         scen = Scenario(ds, train, test, vectors, configs[name], honest_sources)
-        top0, q0 = scen.route_all()
+        top0, q0, ms0 = scen.route_all()
         base_auc = total_auc(ds, train, test, q0)
         r0 = scen.eagle.ratings
         bar.update(1)
-        run: dict[str, Any] = {"auc_no_attack": base_auc, "steps": {}}
+        run: dict[str, Any] = {"auc_no_attack": base_auc, "route_ms_p50": ms0, "steps": {}}
         done = 0
         for n in steps:
             scen.attack(texts[done:n], worst, best, tagged=sources)
             done = n
-            top, q = scen.route_all()
+            top, q, ms = scen.route_all()
             auc_n = total_auc(ds, train, test, q)
             run["steps"][n] = {"flipped": float(np.mean(top != top0)),
                                "to_worst": float(np.mean(top == ds.models.index(worst))),
                                "auc": auc_n, "auc_lost": base_auc - auc_n,
-                               "global_shift": {m: scen.eagle.ratings[m] - r0[m] for m in (best, worst)}}
+                               "global_shift": {m: scen.eagle.ratings[m] - r0[m] for m in (best, worst)},
+                               "route_ms_p50": ms}
             bar.update(1)
         run["seconds"] = round(time.perf_counter() - t0, 1)
         result["runs"][f"{honest}/defence-{name}"] = run

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from eagle_core._choice import local_ratings
 from eagle_core._config import EagleConfig
 from eagle_core._decision import RouteDecision
-from eagle_core._sources import cap_neighbours, local_histories
+from eagle_core._sources import local_histories, neighbourhood
 from eagle_core._state import RatingState
 
 __all__ = ["Audit", "AuditNeighbour", "SourceInfluence", "build_audit"]
@@ -66,7 +66,7 @@ def build_audit(query: str, decision: RouteDecision, candidates: Sequence[tuple[
                 state: RatingState, config: EagleConfig) -> Audit:
     """The audit of ``decision`` from the neighbour candidates of ``query`` (call under the lock)."""
     ledger = state.sources
-    chosen = cap_neighbours(candidates, ledger.segments, config.n_neighbors, config)
+    chosen, histories = neighbourhood(candidates, state, config)
     keys = [k for k, _ in chosen]
     neighbours = []
     count: dict[str | None, int] = {}
@@ -75,8 +75,7 @@ def build_audit(query: str, decision: RouteDecision, candidates: Sequence[tuple[
         neighbours.append(AuditNeighbour(key, float(dist), who, len(state.by_query.get(key) or ())))
         for src in who:
             count[src] = count.get(src, 0) + 1
-    with_all = local_ratings(state.ratings, local_histories(keys, state.by_query, ledger.segments, config),
-                             config)
+    with_all = local_ratings(state.ratings, histories, config)
     influences = []
     for src, n in count.items():
         without = local_histories(keys, state.by_query, ledger.segments, config, without=src)

@@ -37,7 +37,7 @@ from eagle_core._inputs import check_labelled, check_models, decision_pairs
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
 from eagle_core._priors import Priors
 from eagle_core._replica import Replica
-from eagle_core._sources import OVERFETCH, cap_neighbours, check_source, local_histories
+from eagle_core._sources import OVERFETCH, check_source, neighbourhood
 from eagle_core._state import RatingState
 from eagle_core._store import FeedbackStore, RawPair
 
@@ -208,9 +208,7 @@ class Eagle:
             state = self._state
             global_ratings = dict(state.ratings)
             costs = {m: estimate_cost(state.costs[m], query) for m in global_ratings}
-            neighbours = cap_neighbours(neighbours, state.sources.segments, self._cfg.n_neighbors, self._cfg)
-            histories = local_histories([k for k, _ in neighbours], state.by_query, state.sources.segments,
-                                        self._cfg)
+            neighbours, histories = neighbourhood(neighbours, state, self._cfg)
             evidence = state.evidence(global_ratings)
         local = choice.local_ratings(global_ratings, histories, self._cfg)
         coldstart = self._priors.estimator if self._priors is not None else None
@@ -347,17 +345,15 @@ class Eagle:
             bar.close()
         return len(parsed)
 
-    async def arecord_comparison(self, query: str, winner: str, loser: str, *, tie: bool = False,
-                                 source: str | None = None) -> str:
-        return await asyncio.to_thread(self.record_comparison, query, winner, loser, tie=tie, source=source)
+    async def arecord_comparison(self, query: str, winner: str, loser: str, **kwargs: Any) -> str:
+        call = functools.partial(self.record_comparison, query, winner, loser, **kwargs)
+        return await asyncio.to_thread(call)
 
-    async def arecord_scores(self, query: str, scores: Mapping[str, float], *,
-                             source: str | None = None) -> str:
-        return await asyncio.to_thread(self.record_scores, query, scores, source=source)
+    async def arecord_scores(self, query: str, scores: Mapping[str, float], **kwargs: Any) -> str:
+        return await asyncio.to_thread(functools.partial(self.record_scores, query, scores, **kwargs))
 
-    async def arecord_thumbs(self, query: str, model: str, up: bool | float = True, *,
-                             source: str | None = None) -> str:
-        return await asyncio.to_thread(self.record_thumbs, query, model, up, source=source)
+    async def arecord_thumbs(self, query: str, model: str, up: bool | float = True, **kwargs: Any) -> str:
+        return await asyncio.to_thread(functools.partial(self.record_thumbs, query, model, up, **kwargs))
 
     async def arecord_feedback(self, decision_id: str, **kwargs: Any) -> str:
         return await asyncio.to_thread(functools.partial(self.record_feedback, decision_id, **kwargs))
@@ -415,8 +411,7 @@ class Eagle:
     def remove_source(self, source: str) -> None:
         """Ignore all feedback from ``source``, past and future (logged, so every worker and every
         reopen agree; the log is replayed without it). Its events stay in the log."""
-        self.open()
-        if source is None or check_source(source) is None:
+        if check_source(source) is None:
             raise InvalidFeedbackError("source must name a feedback source to remove, got None")
         self._opened().commit_control("remove_source", {"source": source})
 

@@ -42,6 +42,7 @@ __all__ = [
     "check_source",
     "event_units",
     "local_histories",
+    "neighbourhood",
 ]
 
 MAX_SOURCE_LENGTH = 256
@@ -209,3 +210,15 @@ def local_histories(keys: Sequence[str], by_query: Mapping[str, list[Pair]],
             hist.extend(scaled(chunk, factor.get(src, 1.0)))
         out.append(hist)
     return out
+
+
+def neighbourhood(candidates: Sequence[tuple[str, float]], state: Any, config: EagleConfig
+                  ) -> tuple[list[tuple[str, float]], list[list[Pair]]]:
+    """The neighbours a route replays (:func:`cap_neighbours`) and their budgeted match lists
+    (:func:`local_histories`), from a :class:`~eagle_core._state.RatingState` (under its lock)."""
+    if not state.sources.given:  # only the operator's feedback: nothing to cap
+        chosen = list(candidates[: config.n_neighbors])
+        return chosen, [state.by_query.get(k) or [] for k, _ in chosen]
+    segments = state.sources.segments
+    chosen = cap_neighbours(candidates, segments, config.n_neighbors, config)
+    return chosen, local_histories([k for k, _ in chosen], state.by_query, segments, config)
