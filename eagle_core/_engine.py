@@ -37,7 +37,7 @@ from eagle_core._inputs import check_labelled, check_models, decision_pairs
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
 from eagle_core._priors import Priors
 from eagle_core._replica import Replica
-from eagle_core._sources import OVERFETCH, check_source, neighbourhood
+from eagle_core._sources import OVERFETCH, check_source, crowded, neighbourhood
 from eagle_core._state import RatingState
 from eagle_core._store import FeedbackStore, RawPair
 
@@ -238,17 +238,19 @@ class Eagle:
         return [fb.check_model(m, models, "candidate") for m in dict.fromkeys(candidates)]
 
     def _neighbours(self, embedding: np.ndarray) -> tuple[list[tuple[str, float]], bool]:
-        """Nearest past queries, nearest first: N of them, or more when strangers gave feedback
-        (their share of the N slots is capped afterwards, see ``_sources.cap_neighbours``)."""
+        """Nearest past queries, nearest first: N of them, or OVERFETCH times more when one source
+        holds more than its share of the N (see ``_sources.crowded``)."""
         n = self._cfg.n_neighbors
         with self._lock:
             known = len(self._state.by_query)
-            if self._cfg.source_defence and self._state.sources.given:
-                n *= OVERFETCH
         if n == 0 or not known:
             return [], False
         try:
-            return self._store.nearest(embedding, min(n, known)), False  # type: ignore[union-attr]
+            found = self._store.nearest(embedding, min(n, known))  # type: ignore[union-attr]
+            with self._lock:
+                more = len(found) < known and crowded(found, self._state.sources, self._cfg)
+            return (self._store.nearest(embedding, min(n * OVERFETCH, known)) if more  # type: ignore[union-attr]
+                    else found), False
         except Exception as exc:  # degraded mode: never fail a route because the store is down
             logger.warning("neighbour search failed (%s); routing on global ratings only", exc)
             return [], True

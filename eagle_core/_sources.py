@@ -40,6 +40,7 @@ __all__ = [
     "Segment",
     "cap_neighbours",
     "check_source",
+    "crowded",
     "event_units",
     "local_histories",
     "neighbourhood",
@@ -47,8 +48,8 @@ __all__ = [
 
 MAX_SOURCE_LENGTH = 256
 OVERFETCH = 4
-"""With strangers' feedback stored, the neighbour search fetches this many times N candidates, so
-:func:`cap_neighbours` can skip a flooding source's extra queries and still fill N slots."""
+"""When one source crowds the N nearest (:func:`crowded`), the search is repeated for this many times
+N candidates, so :func:`cap_neighbours` can skip its extra queries and still fill N slots."""
 Segment = tuple[str | None, int, float]
 """A run of one event's matches in a query's match list: (source, number of matches, units)."""
 
@@ -139,9 +140,9 @@ class SourceLedger:
         self.spent[source] = spent + units * factor
         return scaled(pairs, factor)
 
-    def ignore(self, qkey: str) -> None:
+    def ignore(self, source: str | None, qkey: str) -> None:
         """An event that adds no matches (see :meth:`admit`) still holds its place for rolling back."""
-        self.segments.setdefault(qkey, []).append((None, 0, 0.0))
+        self.segments.setdefault(qkey, []).append((source, 0, 0.0))
 
     def forget_last(self, qkey: str) -> int:
         """Undo the last segment of ``qkey`` (rolling back an event); returns its match count."""
@@ -155,22 +156,35 @@ class SourceLedger:
         self.spent, self.given = dict(spent), dict(given)
 
 
-def cap_neighbours(candidates: Sequence[tuple[str, float]], segments: Mapping[str, list[Segment]],
-                   n: int, config: EagleConfig) -> list[tuple[str, float]]:
-    """The ``n`` nearest of ``candidates`` (nearest first) with at most ``source_neighbor_share * n``
-    slots held by queries whose feedback all comes from one source."""
-    if not config.source_defence:
+def owner(segments: Sequence[Segment]) -> str | None:
+    """The one source that gave all of a query's feedback, or None (the operator's, or several)."""
+    owners = {src for src, _, _ in segments}
+    return next(iter(owners)) if len(owners) == 1 else None
+
+
+def crowded(candidates: Sequence[tuple[str, float]], ledger: SourceLedger, config: EagleConfig) -> bool:
+    """True when one source holds more than its share of these neighbour slots (or a removed source
+    holds any): the search then fetches more candidates so :func:`cap_neighbours` can still fill N
+    slots with other queries."""
+    return len(cap_neighbours(candidates, ledger, config.n_neighbors, config)) < len(candidates)
+
+
+def cap_neighbours(candidates: Sequence[tuple[str, float]], ledger: SourceLedger, n: int,
+                   config: EagleConfig) -> list[tuple[str, float]]:
+    """The ``n`` nearest of ``candidates`` (nearest first), skipping queries whose feedback all comes
+    from a removed source, and with at most ``source_neighbor_share * n`` slots held by queries whose
+    feedback all comes from one source (when the defence is on)."""
+    if not ledger.given and not ledger.removed:  # only the operator's feedback: nothing to cap
         return list(candidates[:n])
-    slots = max(1, int(config.source_neighbor_share * n))
+    slots = max(1, int(config.source_neighbor_share * n)) if config.source_defence else n
     held: dict[str, int] = {}
     out = []
     for key, dist in candidates:
-        owners = {src for src, _, _ in segments.get(key, ())}
-        owner = next(iter(owners)) if len(owners) == 1 else None
-        if owner is not None:
-            if held.get(owner, 0) >= slots:
+        src = owner(ledger.segments.get(key, ()))
+        if src is not None:
+            if src in ledger.removed or held.get(src, 0) >= slots:
                 continue
-            held[owner] = held.get(owner, 0) + 1
+            held[src] = held.get(src, 0) + 1
         out.append((key, dist))
         if len(out) == n:
             break
@@ -216,9 +230,7 @@ def neighbourhood(candidates: Sequence[tuple[str, float]], state: Any, config: E
                   ) -> tuple[list[tuple[str, float]], list[list[Pair]]]:
     """The neighbours a route replays (:func:`cap_neighbours`) and their budgeted match lists
     (:func:`local_histories`), from a :class:`~eagle_core._state.RatingState` (under its lock)."""
-    if not state.sources.given:  # only the operator's feedback: nothing to cap
-        chosen = list(candidates[: config.n_neighbors])
+    chosen = cap_neighbours(candidates, state.sources, config.n_neighbors, config)
+    if not state.sources.given:  # only the operator's feedback: nothing to budget
         return chosen, [state.by_query.get(k) or [] for k, _ in chosen]
-    segments = state.sources.segments
-    chosen = cap_neighbours(candidates, segments, config.n_neighbors, config)
-    return chosen, local_histories([k for k, _ in chosen], state.by_query, segments, config)
+    return chosen, local_histories([k for k, _ in chosen], state.by_query, state.sources.segments, config)

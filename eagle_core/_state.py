@@ -91,7 +91,7 @@ class RatingState:
             self.n_events += 1
             ledger = self.sources
             if not ledger.admit(event.source, event.qkey, kind, event.pairs, event.order_key):
-                ledger.ignore(event.qkey)  # a removed source, or feedback it already gave
+                ledger.ignore(event.source, event.qkey)  # a removed source, or feedback it already gave
                 return
             pairs = self.compile(event.pairs)
             self.by_query.setdefault(event.qkey, []).extend(pairs)

@@ -77,6 +77,10 @@ def test_budget_bounds_a_flood_from_one_source_in_one_neighbourhood(make_eagle) 
     # locally the source's matches count at most source_local_budget units in all
     score = {s.model: s for s in decision.ranking}
     assert score["weak"].local_rating - score["weak"].global_rating <= cfg.k * cfg.source_local_budget + 1e-9
+    # and its texts fill at most 10 % of the N slots: the honest neighbours are not crowded out
+    who = [n.sources for n in on.audit(QUERY).neighbours]
+    assert who.count((None,)) == len(TOPIC)
+    assert who.count(("mallory",)) == int(cfg.source_neighbor_share * cfg.n_neighbors)
 
 
 def test_identical_feedback_from_one_source_counts_once(make_eagle) -> None:
@@ -118,6 +122,7 @@ def test_remove_source_replays_on_reopen_and_on_other_workers(make_eagle, tmp_pa
     assert eagle.removed_sources == ("mallory",)
     assert eagle.ratings == pytest.approx(clean.ratings)
     assert eagle.route(QUERY).model == "strong"
+    assert eagle.audit(QUERY).neighbours and all(n.sources == (None,) for n in eagle.audit(QUERY).neighbours)
     eagle.record_comparison("Is Python fast?", "weak", "strong", source="mallory")  # still ignored
     assert eagle.ratings == pytest.approx(clean.ratings)
     other.sync()
