@@ -14,7 +14,7 @@ Steps, each in its own process (so RSS and timings do not leak between them):
 * ``splits``: benchmarks/split_seeds.py, the protocol re-run on other 70/30 split seeds (read only);
 * ``unseen-routerbench`` / ``unseen-arena``: the UniRoute unseen-model evaluation (issue 6);
 * ``poison``: benchmarks/bench_poison.py, one source's flood of rigged votes with the per-source
-  defence off and on (issue 15, ~3 min).
+  defence off and on (issue 15, ~4 min).
   (``benchmarks/select_uniroute.py``, which chose UniRoute's procedure, is run on its own: ~15 min.)
 
 Usage: ``python benchmarks/run_all.py [--only core load ...] [--quick] [--out bench-out]``

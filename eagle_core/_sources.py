@@ -13,8 +13,9 @@ Feedback with a source is a stranger's, and the defence (``EagleConfig.source_de
   however it varies the text. The budget is spent in log order, so every replay agrees.
 * **Local budget.** In one route's local replay, each source's matches together carry at most
   ``source_local_budget`` units (its matches are scaled by ``budget / its units there``), and one
-  source fills at most ``source_neighbor_share`` of the N neighbour slots (the search fetches more
-  candidates so a flood of texts near one topic cannot crowd the honest neighbours out).
+  source fills at most ``source_neighbor_share`` of the N neighbour slots (when it holds more of the
+  N nearest, the search is repeated for ``OVERFETCH`` x N candidates, so a flood of texts near one
+  topic cannot crowd the other neighbours out). A removed source's queries hold no slots.
 * **Duplicates.** The same feedback (same source, text, kind and matches) counts once.
 * **Removal.** ``remove_source`` logs an event; every replay then ignores all of that source's
   feedback, before and after the removal.
