@@ -40,7 +40,7 @@ class SourceInfluence:
     local_delta: dict[str, float]
     """model -> local rating with this source's matches minus without them (ELO points)."""
     global_units: float | None
-    """Units of its feedback counted in the global ratings (None for the operator's own)."""
+    """Units of its feedback counted in the global ratings (None for the operator's own: all)."""
     given_units: float | None
     """Units of feedback it gave; beyond its budget they stay in the log but do not count globally."""
 
@@ -81,10 +81,8 @@ def build_audit(query: str, decision: RouteDecision, candidates: Sequence[tuple[
         without = local_histories(keys, state.by_query, ledger.segments, config, without=src)
         rest = local_ratings(state.ratings, without, config)
         delta = {m: with_all[m] - rest[m] for m in state.ratings}
-        influences.append(SourceInfluence(
-            src, n, delta,
-            None if src is None else ledger.spent.get(src, 0.0),
-            None if src is None else ledger.given.get(src, 0.0),
-        ))
+        given = None if src is None else ledger.given.get(src, 0.0)
+        counted = ledger.spent.get(src, 0.0) if config.source_defence and src is not None else given
+        influences.append(SourceInfluence(src, n, delta, counted, given))
     influences.sort(key=lambda i: (-i.push, str(i.source)))
     return Audit(query, decision, tuple(neighbours), tuple(influences), tuple(sorted(ledger.removed)))

@@ -81,6 +81,8 @@ def test_budget_bounds_a_flood_from_one_source_in_one_neighbourhood(make_eagle) 
     who = [n.sources for n in on.audit(QUERY).neighbours]
     assert who.count((None,)) == len(TOPIC)
     assert who.count(("mallory",)) == int(cfg.source_neighbor_share * cfg.n_neighbors)
+    mallory = next(s for s in on.audit(QUERY).sources if s.source == "mallory")
+    assert (mallory.given_units, mallory.global_units) == (48, cfg.source_budget)
 
 
 def test_identical_feedback_from_one_source_counts_once(make_eagle) -> None:
@@ -106,6 +108,7 @@ def test_audit_names_the_source_that_moved_the_decision(make_eagle) -> None:
     assert top.local_delta["weak"] > 0 > top.local_delta["strong"]
     assert any("mallory" in n.sources for n in audit.neighbours)
     assert {s.source for s in audit.sources} == {None, "mallory"}
+    assert top.given_units == top.global_units == 48  # defence off: all 48 comparisons count
 
 
 def test_remove_source_replays_on_reopen_and_on_other_workers(make_eagle, tmp_path) -> None:
