@@ -14,6 +14,7 @@ from eagle_core._engine import Eagle
 from eagle_core._errors import (
     ConfigError,
     EagleError,
+    EngineClosedError,
     InvalidCostError,
     InvalidFeedbackError,
     InvalidQueryError,
@@ -26,6 +27,7 @@ from eagle_core._leaderboard import Leaderboard, LeaderboardRow
 from eagle_core.uniroute import ColdStartEstimator, UniRouteKMeans, UniRouteKNN
 
 __version__ = "0.1.0"
+"""The one version string of the distribution (pyproject.toml reads it)."""
 
 __all__ = [
     "Audit",
@@ -36,6 +38,7 @@ __all__ = [
     "EagleConfig",
     "EagleError",
     "Embedder",
+    "EngineClosedError",
     "InvalidCostError",
     "InvalidFeedbackError",
     "InvalidQueryError",

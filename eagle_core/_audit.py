@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from eagle_core._choice import local_ratings
 from eagle_core._config import EagleConfig
 from eagle_core._decision import RouteDecision
-from eagle_core._sources import local_histories, neighbourhood
-from eagle_core._state import RatingState
+from eagle_core._sources import SourceLedger, local_histories, neighbourhood
+from eagle_core._state import View
 
 __all__ = ["Audit", "AuditNeighbour", "SourceInfluence", "build_audit"]
 
@@ -62,27 +62,29 @@ class Audit:
     removed_sources: tuple[str, ...]
 
 
-def build_audit(query: str, decision: RouteDecision, candidates: Sequence[tuple[str, float]],
-                state: RatingState, config: EagleConfig) -> Audit:
-    """The audit of ``decision`` from the neighbour candidates of ``query`` (call under the lock)."""
-    ledger = state.sources
-    chosen, histories = neighbourhood(candidates, state, config)
+def build_audit(decision: RouteDecision, candidates: Sequence[tuple[str, float]], view: View,
+                ledger: SourceLedger, config: EagleConfig) -> Audit:
+    """The audit of ``decision`` from the neighbour candidates of its query, on the published
+    ``view``; ``ledger`` (read under the engine's lock) gives each source's budget spent."""
+    chosen, histories = neighbourhood(candidates, view, config)
+    segments = view.sources.segments
     keys = [k for k, _ in chosen]
     neighbours = []
     count: dict[str | None, int] = {}
     for key, dist in chosen:
-        who = tuple(dict.fromkeys(src for src, n, _ in ledger.segments.get(key, ()) if n))
-        neighbours.append(AuditNeighbour(key, float(dist), who, len(state.by_query.get(key) or ())))
+        who = tuple(dict.fromkeys(src for src, n, _ in segments.get(key, ()) if n))
+        neighbours.append(AuditNeighbour(key, float(dist), who, len(view.by_query.get(key) or ())))
         for src in who:
             count[src] = count.get(src, 0) + 1
-    with_all = local_ratings(state.ratings, histories, config)
+    with_all = local_ratings(view.ratings, histories, config)
     influences = []
     for src, n in count.items():
-        without = local_histories(keys, state.by_query, ledger.segments, config, without=src)
-        rest = local_ratings(state.ratings, without, config)
-        delta = {m: with_all[m] - rest[m] for m in state.ratings}
+        without = local_histories(keys, view.by_query, segments, config, without=src)
+        rest = local_ratings(view.ratings, without, config)
+        delta = {m: with_all[m] - rest[m] for m in view.ratings}
         given = None if src is None else ledger.given.get(src, 0.0)
         counted = ledger.spent.get(src, 0.0) if config.source_defence and src is not None else given
         influences.append(SourceInfluence(src, n, delta, counted, given))
     influences.sort(key=lambda i: (-i.push, str(i.source)))
-    return Audit(query, decision, tuple(neighbours), tuple(influences), tuple(sorted(ledger.removed)))
+    return Audit(decision.query, decision, tuple(neighbours), tuple(influences),
+                 tuple(sorted(view.sources.removed)))

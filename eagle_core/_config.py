@@ -66,6 +66,13 @@ class EagleConfig:
     source_neighbor_share: float = 0.1
     """Largest share of the N neighbour slots that queries with feedback from a single source may
     fill (so a flood of texts near one topic cannot crowd the other neighbours out)."""
+    store_timeout: float | None = 5.0
+    """Seconds one Chroma request may take; a store that does not answer in time puts the engine in
+    degraded mode (routes skip the neighbour search, writes raise ``StoreUnavailableError`` at once)
+    until a probe every ``store_retry_interval`` seconds gets an answer. ``None`` waits forever."""
+    store_retry_interval: float = 5.0
+    """Seconds between probes of a store that timed out (how soon writes work again after it
+    recovers)."""
 
     def __post_init__(self) -> None:
         _check_range("p", self.p, 0.0, 1.0)
@@ -93,6 +100,9 @@ class EagleConfig:
         _check_range("source_budget", self.source_budget, 0.0, math.inf)
         _check_range("source_local_budget", self.source_local_budget, 0.0, math.inf)
         _check_range("source_neighbor_share", self.source_neighbor_share, 0.0, 1.0)
+        if self.store_timeout is not None:
+            _check_positive("store_timeout", self.store_timeout)
+        _check_positive("store_retry_interval", self.store_retry_interval)
         for name in ("max_decisions", "embedding_cache_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

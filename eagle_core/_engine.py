@@ -1,15 +1,17 @@
-"""The Eagle router: a thin facade wiring the Chroma feedback log, the embedding cache, the fold over
-events (:mod:`._state`), the sync / re-ordering of late events (:mod:`._timeline`) and the choice
-(:mod:`._choice`)."""
+"""The Eagle router: a thin facade wiring the Chroma feedback log (behind deadlines, :mod:`._guard`),
+the embedding cache, this process's replica of the log (:mod:`._replica`: the fold of
+:mod:`._state`, the re-ordering of :mod:`._timeline`), UniRoute priors (:mod:`._priors`) and the
+choice (:mod:`._choice`).
+
+Routes read the replica's published :class:`~eagle_core._state.View` and never take the lock that
+writers hold during Chroma writes; periodic syncs run in a background thread."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import logging
-import re
 import threading
-import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,30 +25,37 @@ from eagle_core import _choice as choice
 from eagle_core import _feedback as fb
 from eagle_core._audit import Audit, build_audit
 from eagle_core._config import EagleConfig
-from eagle_core._connect import collection_name, make_client
+from eagle_core._connect import collection_name, drop_collections, make_client
 from eagle_core._costs import CostSpec, cost_to_dict, estimate_cost, parse_cost
 from eagle_core._decision import RouteDecision
 from eagle_core._embeddings import Embedder, EmbeddingCache, resolve_embedder
 from eagle_core._errors import (
     ConfigError,
-    EagleError,
+    EngineClosedError,
     InvalidFeedbackError,
     UnknownDecisionError,
 )
-from eagle_core._inputs import check_labelled, check_models, decision_pairs
+from eagle_core._guard import Circuit, GuardedClient
+from eagle_core._inputs import (
+    check_candidates,
+    check_labelled,
+    check_models,
+    check_store_args,
+    decision_pairs,
+    model_exists,
+    one_feedback,
+    parse_items,
+)
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
 from eagle_core._priors import Priors
 from eagle_core._replica import Replica
 from eagle_core._sources import OVERFETCH, check_source, crowded, neighbourhood
-from eagle_core._state import RatingState
+from eagle_core._state import View
 from eagle_core._store import FeedbackStore, RawPair
 
 __all__ = ["Eagle"]
 
 logger = logging.getLogger(__name__)
-
-_COLLECTION_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,400}[a-zA-Z0-9]$")
-
 
 class Eagle:
     """Training-free router (arXiv 2409.15518) that learns from pairwise feedback.
@@ -82,18 +91,13 @@ class Eagle:
         self.embedder = embedder
         self.config = config
         self._initial_costs = check_models(models)
-        if path is not None and client is not None:
-            raise ConfigError(f"give path= or client=, not both; got path={path!r} and client={client!r}")
-        if not isinstance(collection, str) or not _COLLECTION_RE.match(collection):
-            raise ConfigError(
-                "collection must be 3-400 characters from [a-zA-Z0-9._-], starting and ending with a "
-                f"letter or digit; got {collection!r}"
-            )
-        if config is not None and not isinstance(config, EagleConfig):
-            raise ConfigError(f"config must be an EagleConfig, got {type(config).__name__} {config!r}")
+        check_store_args(path, client, collection, config)
         self._cfg = config or EagleConfig()
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # writers and sync; never taken by routes
+        self._decisions_lock = threading.Lock()
         self._open = False
+        self._closed = False
+        self._circuit: Circuit | None = None
         self._store: FeedbackStore | None = None
         self._cache: EmbeddingCache | None = None
         self._replica: Replica | None = None
@@ -104,51 +108,49 @@ class Eagle:
     # ------------------------------------------------------------------ state ----------------------
     def _opened(self) -> Replica:
         self.open()
-        assert self._replica is not None
-        return self._replica
+        replica = self._replica
+        if replica is None:  # closed by another thread meanwhile
+            raise EngineClosedError(self._closed_message())
+        return replica
 
     @property
-    def _state(self) -> RatingState:
-        return self._opened().state
+    def _view(self) -> View:
+        return self._opened().view
 
     @property
     def models(self) -> tuple[str, ...]:
         """Current model names, in the order they were added."""
-        self.open()
-        with self._lock:  # a sync may be replaying the log (rebuilding the ratings) in another thread
-            return tuple(self._state.ratings)
+        return self._view.models
 
     @property
     def costs(self) -> dict[str, CostSpec]:
         """Current cost spec per model."""
-        self.open()
-        with self._lock:
-            return dict(self._state.costs)
+        return dict(self._view.costs)
 
     @property
     def ratings(self) -> dict[str, float]:
         """Current global ELO ratings."""
-        self.open()
-        with self._lock:
-            return dict(self._state.ratings)
+        return dict(self._view.ratings)
 
     @property
     def n_feedback(self) -> int:
         """Number of feedback events (comparisons, score sets, thumbs) in the log."""
-        self.open()
-        return self._state.n_events
+        return self._view.n_events
 
     @property
     def n_comparisons(self) -> int:
         """Number of pairwise matches applied to the global ratings."""
-        self.open()
-        return self._state.n_matches
+        return self._view.n_matches
 
     @property
     def n_queries(self) -> int:
         """Number of distinct queries with feedback."""
-        self.open()
-        return len(self._state.by_query)
+        return len(self._view.by_query)
+
+    @property
+    def degraded(self) -> bool:
+        """True while the store is treated as down after a timeout (see ``store_timeout``)."""
+        return self._circuit is not None and self._circuit.is_open
 
     @property
     def settings(self) -> EagleConfig:
@@ -161,20 +163,32 @@ class Eagle:
         if self._open:
             return self
         with self._lock:
+            if self._closed:
+                raise EngineClosedError(self._closed_message())
             if self._open:
                 return self
             embedder = resolve_embedder(self.embedder)
             cache = EmbeddingCache(embedder, self._cfg.embedding_cache_size)
             name = collection_name(self.collection, self.path, self.client)
-            store = FeedbackStore(make_client(self.path, self.client), name)
+            circuit = Circuit(self._cfg.store_timeout, self._cfg.store_retry_interval, name)
+            store = FeedbackStore(GuardedClient(make_client(self.path, self.client), circuit), name)
             store.open(embedder.name, cache.dim)
-            self._cache, self._store = cache, store
-            self._priors = Priors(cache.embed_many)
-            self._replica = Replica(store, self._cfg, lock=self._lock, writer=self._writer,
-                                    caller_costs=self._initial_costs, on_apply=self._priors.on_event)
-            self._replica.load()
+            priors = Priors(cache.embed_many)
+            replica = Replica(store, self._cfg, lock=self._lock, writer=self._writer,
+                              caller_costs=self._initial_costs, on_apply=priors.on_event,
+                              on_sync=priors.drain)
+            replica.load()
+            priors.drain()  # labelled sets in the log: routable as soon as open() returns
+            # a write that timed out may land once the store answers again: fold it in then
+            circuit.set_probe(store.count_queries, on_recover=replica.sync_now)
+            self._cache, self._store, self._circuit = cache, store, circuit
+            self._priors, self._replica = priors, replica
             self._open = True
         return self
+
+    def _closed_message(self) -> str:
+        return (f"this engine (collection {self.collection!r}) was closed; create a new Eagle(...) "
+                "to use the store again")
 
     # ------------------------------------------------------------------ routing --------------------
     def route(
@@ -195,21 +209,22 @@ class Eagle:
         ``q`` is the combined Eagle score normalised to [0, 1]. ``force`` picks a model regardless
         (the ranking is still computed, e.g. for logging).
         """
-        self.open()
+        view = self._view  # one consistent state for the whole route, whatever writers do
         query = fb.check_query(query)
         choice.check_rule(willingness_to_pay, cost_weight, budget)
-        pool = self._candidates(candidates)
+        pool = check_candidates(candidates, view.models)
         if force is not None:
-            fb.check_model(force, self.models, "force")
-        self._maybe_sync()
+            fb.check_model(force, view.models, "force")
+        if not self.degraded:
+            view_replica = self._replica
+            if view_replica is not None:
+                view_replica.maybe_sync()  # in a background thread: this route does not wait
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
-        neighbours, degraded = self._neighbours(embedding)
-        with self._lock:
-            state = self._state
-            global_ratings = dict(state.ratings)
-            costs = {m: estimate_cost(state.costs[m], query) for m in global_ratings}
-            neighbours, histories = neighbourhood(neighbours, state, self._cfg)
-            evidence = state.evidence(global_ratings)
+        neighbours, degraded = self._neighbours(embedding, view)
+        global_ratings = dict(view.ratings)
+        costs = {m: estimate_cost(view.costs[m], query) for m in global_ratings}
+        neighbours, histories = neighbourhood(neighbours, view, self._cfg)
+        evidence = view.evidence()
         local = choice.local_ratings(global_ratings, histories, self._cfg)
         coldstart = self._priors.estimator if self._priors is not None else None
         combined = choice.combine(global_ratings, local, self._cfg, coldstart, embedding, evidence)
@@ -217,7 +232,7 @@ class Eagle:
                                  normalization=self._cfg.normalization, force=force,
                                  wtp=willingness_to_pay, cost_weight=cost_weight, budget=budget,
                                  n_neighbors=len(neighbours), degraded=degraded)
-        with self._lock:
+        with self._decisions_lock:
             self._decisions[decision.decision_id] = decision
             while len(self._decisions) > self._cfg.max_decisions:
                 self._decisions.popitem(last=False)
@@ -227,28 +242,17 @@ class Eagle:
         """:meth:`route` in a worker thread (embedding and Chroma calls never block the loop)."""
         return await asyncio.to_thread(functools.partial(self.route, query, **kwargs))
 
-    def _candidates(self, candidates: Sequence[str] | None) -> list[str]:
-        models = self.models
-        if candidates is None:
-            return list(models)
-        if isinstance(candidates, str) or not isinstance(candidates, Sequence) or not candidates:
-            raise ConfigError(
-                f"candidates must be a non-empty list of model names, got {candidates!r}"
-            )
-        return [fb.check_model(m, models, "candidate") for m in dict.fromkeys(candidates)]
-
-    def _neighbours(self, embedding: np.ndarray) -> tuple[list[tuple[str, float]], bool]:
+    def _neighbours(self, embedding: np.ndarray, view: View) -> tuple[list[tuple[str, float]], bool]:
         """Nearest past queries, nearest first: N of them, or OVERFETCH times more when one source
         holds more than its share of the N (see ``_sources.crowded``)."""
-        n = self._cfg.n_neighbors
-        with self._lock:
-            known = len(self._state.by_query)
+        n, known = self._cfg.n_neighbors, len(view.by_query)
         if n == 0 or not known:
             return [], False
+        if self.degraded:  # no waiting on a store known to be down (the warning was logged once)
+            return [], True
         try:
             found = self._store.nearest(embedding, min(n, known))  # type: ignore[union-attr]
-            with self._lock:
-                more = len(found) < known and crowded(found, self._state.sources, self._cfg)
+            more = len(found) < known and crowded(found, view.sources, self._cfg)
             return (self._store.nearest(embedding, min(n * OVERFETCH, known)) if more  # type: ignore[union-attr]
                     else found), False
         except Exception as exc:  # degraded mode: never fail a route because the store is down
@@ -257,7 +261,8 @@ class Eagle:
 
     def decision(self, decision_id: str) -> RouteDecision:
         """A recent decision by id (the last ``max_decisions`` are remembered, in this process)."""
-        with self._lock:
+        self._opened()
+        with self._decisions_lock:
             found = self._decisions.get(decision_id) if isinstance(decision_id, str) else None
         if found is None:
             raise UnknownDecisionError(
@@ -308,13 +313,8 @@ class Eagle:
         ``thumbs`` (True/False or "up"/"down") or ``score`` in [0, 1] on the chosen model;
         ``better="x"`` (x's answer beat the chosen one), ``worse="x"`` (the chosen beat x),
         ``tie="x"``; or ``scores`` for several models."""
-        given = {k: v for k, v in dict(thumbs=thumbs, score=score, better=better, worse=worse,
-                                       tie=tie, scores=scores).items() if v is not None}
-        if len(given) != 1:
-            raise InvalidFeedbackError(
-                "record_feedback takes exactly one of thumbs, score, better, worse, tie, scores; "
-                f"got {sorted(given) or 'none'}"
-            )
+        given = one_feedback(thumbs=thumbs, score=score, better=better, worse=worse, tie=tie,
+                             scores=scores)
         source = check_source(source)
         decision = self.decision(decision_id)
         models, chosen = self.models, decision.model
@@ -325,16 +325,8 @@ class Eagle:
                     progress: bool = True) -> int:
         """Bulk import: every item is validated first (nothing is written if one is bad), then
         texts are embedded and stored batch by batch. Returns the number of events written."""
-        self.open()
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        models = self.models
-        parsed = []
-        for i, item in enumerate(items):
-            try:
-                parsed.append(fb.parse_item(item, models))
-            except EagleError as exc:
-                raise type(exc)(f"record_many item {i}: {exc}") from None
+        parsed = parse_items(items, self.models, batch_size)
+        self._circuit.check()  # type: ignore[union-attr]
         bar = tqdm(total=len(parsed), desc="recording feedback", unit="item", disable=not progress)
         try:
             for start in range(0, len(parsed), batch_size):
@@ -365,6 +357,7 @@ class Eagle:
 
     def _record(self, kind: str, query: str, pairs: tuple[RawPair, ...], *, decision_id: str = "",
                 source: str | None = None) -> str:
+        self._circuit.check()  # type: ignore[union-attr]  # degraded: refuse at once
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
         return self._opened().commit([(kind, query, pairs, decision_id, source)], embedding[None, :])[0]
 
@@ -378,26 +371,30 @@ class Eagle:
         per-query prior rating at once, so it is routed to on the clusters where it is strong before
         any feedback; the prior's weight fades as its own matches n accumulate (n0 / (n + n0),
         n0 = 20). See docs/METHOD.md.
+
+        Idempotent: adding a model that exists with the same cost does nothing (its ratings and
+        feedback are kept; so do two workers adding it at once); another cost raises
+        :class:`ConfigError`.
         """
-        self.open()
+        replica = self._opened()
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"model name must be a non-empty string, got {name!r}")
-        if name in self._state.ratings:
-            raise ConfigError(f"model {name!r} already exists; remove_model({name!r}) first to reset it")
         spec = parse_cost(name, cost)
         payload: dict[str, Any] = {"model": name, "cost": cost_to_dict(spec)}
+        if model_exists(name, payload["cost"], self._view.costs, labelled):
+            return
         if labelled is not None:
             texts, scores = check_labelled(labelled)  # validates before anything is stored
-            self.embed(texts)  # embedder errors surface here; applying the event then hits the cache
+            self._priors.prepare(name, texts, scores)  # type: ignore[union-attr]  # embed + cluster now
             payload["labelled"] = [[t, s] for t, s in zip(texts, scores, strict=True)]
-        self._opened().commit_control("add_model", payload)  # applying it registers the labelled set
+        replica.commit_control("add_model", payload)
+        self._priors.drain()  # type: ignore[union-attr]  # installs what prepare() computed
 
     def remove_model(self, name: str) -> None:
         """Remove a model from routing. Its past matches stay in the log (and in the other models'
         ratings); re-adding it later starts it afresh at ``initial_rating``."""
-        self.open()
         fb.check_model(name, self.models)
-        if len(self._state.ratings) == 1:
+        if len(self.models) == 1:
             raise ConfigError(f"cannot remove {name!r}: it is the only model; add another one first")
         self._opened().commit_control("remove_model", {"model": name})
 
@@ -405,10 +402,10 @@ class Eagle:
     def audit(self, query: str) -> Audit:
         """Route ``query`` and explain the decision: the neighbours replayed, who gave their feedback,
         and each source's push on the local ratings (leave-it-out), most influential first."""
-        decision = self.route(query)
-        neighbours, _ = self._neighbours(self._cache.embed_one(query))  # type: ignore[union-attr]
-        with self._lock:
-            return build_audit(decision.query, decision, neighbours, self._state, self._cfg)
+        decision, view = self.route(query), self._view
+        neighbours, _ = self._neighbours(self._cache.embed_one(query), view)  # type: ignore[union-attr]
+        with self._lock:  # the budgets spent are read from the live ledger
+            return build_audit(decision, neighbours, view, self._opened().state.sources, self._cfg)
 
     def remove_source(self, source: str) -> None:
         """Ignore all feedback from ``source``, past and future (logged, so every worker and every
@@ -420,8 +417,7 @@ class Eagle:
     @property
     def removed_sources(self) -> tuple[str, ...]:
         """Sources removed with :meth:`remove_source`, sorted."""
-        with self._lock:
-            return tuple(sorted(self._state.sources.removed))
+        return tuple(sorted(self._view.sources.removed))
 
     # ------------------------------------------------------------------ several processes ----------
     def sync(self) -> int:
@@ -430,28 +426,19 @@ class Eagle:
         the last in-memory snapshot before them and re-applying what follows (a full replay of the
         log only when they are older than the snapshots kept), so every process ends with the
         ratings of the log replayed in (ts, writer, seq) order."""
-        return self._opened().sync()
-
-    def _maybe_sync(self) -> None:
-        interval, replica = self._cfg.sync_interval, self._opened()
-        if interval is not None and time.monotonic() - replica.last_sync >= interval:
-            try:
-                replica.sync()
-            except Exception as exc:
-                logger.warning("could not read new feedback from the store (%s)", exc)
-                replica.last_sync = time.monotonic()
+        new = self._opened().sync()
+        self._priors.drain()  # type: ignore[union-attr]
+        return new
 
     # ------------------------------------------------------------------ reporting ------------------
     def leaderboard(self) -> Leaderboard:
         """Global ratings, best first, with match counts."""
-        self.open()
-        with self._lock:
-            state = self._state
-            rows = [
-                LeaderboardRow(m, r, *state.stats[m], cost=state.costs[m]
-                               if isinstance(state.costs[m], float) else None)
-                for m, r in state.ratings.items()
-            ]
+        view = self._view
+        rows = [
+            LeaderboardRow(m, r, *view.stats[m], cost=view.costs[m]
+                           if isinstance(view.costs[m], float) else None)
+            for m, r in view.ratings.items()
+        ]
         rows.sort(key=lambda row: (-row.rating, row.model))
         return Leaderboard(tuple(rows))
 
@@ -466,11 +453,25 @@ class Eagle:
         return self._cache.embedder  # type: ignore[union-attr]
 
     def close(self) -> None:
-        """Forget the connection; the next call reopens (and replays) the store."""
-        with self._lock:
-            self._open = False
-            self._store = None
-            self._replica = None
+        """Close the engine: later calls raise :class:`EngineClosedError`. An in-memory engine's
+        collections are deleted (its feedback is gone); a persistent or shared store is kept."""
+        timeout = self._cfg.store_timeout
+        locked = self._lock.acquire(timeout=-1 if timeout is None else timeout)
+        try:
+            self._closed, self._open = True, False
+            store, self._store, self._replica = self._store, None, None
+            if self._circuit is not None:
+                self._circuit.shut()
+        finally:
+            if locked:
+                self._lock.release()
+        if store is not None and self.path is None and self.client is None:
+            drop_collections(store.client, f"{store.name}_")
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
 
     def __enter__(self) -> Eagle:
         return self.open()
@@ -482,4 +483,5 @@ class Eagle:
         where = f"path={str(self.path)!r}" if self.path is not None else (
             "client=..." if self.client is not None else "in-memory")
         return f"Eagle({where}, collection={self.collection!r}, config={self._cfg!r})"
+
 

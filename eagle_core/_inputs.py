@@ -3,15 +3,70 @@ the model table, a labelled set, and which feedback a ``record_feedback`` call g
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eagle_core import _feedback as fb
-from eagle_core._costs import CostSpec, parse_cost
-from eagle_core._errors import ConfigError, InvalidFeedbackError
+from eagle_core._config import EagleConfig
+from eagle_core._costs import CostSpec, cost_to_dict, parse_cost
+from eagle_core._errors import ConfigError, EagleError, InvalidFeedbackError
 from eagle_core._store import RawPair
 
-__all__ = ["check_labelled", "check_models", "decision_pairs"]
+__all__ = [
+    "check_candidates",
+    "check_labelled",
+    "check_models",
+    "check_store_args",
+    "decision_pairs",
+    "model_exists",
+    "one_feedback",
+    "parse_items",
+]
+
+logger = logging.getLogger(__name__)
+
+_COLLECTION_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,400}[a-zA-Z0-9]$")
+
+
+def check_store_args(path: Any, client: Any, collection: Any, config: Any) -> None:
+    """Where the engine's store lives, and its configuration."""
+    if path is not None and client is not None:
+        raise ConfigError(f"give path= or client=, not both; got path={path!r} and client={client!r}")
+    if not isinstance(collection, str) or not _COLLECTION_RE.match(collection):
+        raise ConfigError(
+            "collection must be 3-400 characters from [a-zA-Z0-9._-], starting and ending with a "
+            f"letter or digit; got {collection!r}"
+        )
+    if config is not None and not isinstance(config, EagleConfig):
+        raise ConfigError(f"config must be an EagleConfig, got {type(config).__name__} {config!r}")
+
+
+def check_candidates(candidates: Sequence[str] | None, models: Sequence[str]) -> list[str]:
+    """``candidates=`` of ``route`` -> the model names to choose among (all by default)."""
+    if candidates is None:
+        return list(models)
+    if isinstance(candidates, str) or not isinstance(candidates, Sequence) or not candidates:
+        raise ConfigError(f"candidates must be a non-empty list of model names, got {candidates!r}")
+    return [fb.check_model(m, models, "candidate") for m in dict.fromkeys(candidates)]
+
+
+def model_exists(name: str, cost: dict[str, Any] | None, costs: Mapping[str, CostSpec],
+                 labelled: Any) -> bool:
+    """True if ``name`` already exists with this cost: ``add_model`` is then a no-op. Another cost
+    raises (a silent price change or a reset would surprise whoever added it first)."""
+    if name not in costs:
+        return False
+    if cost_to_dict(costs[name]) != cost:
+        raise ConfigError(
+            f"model {name!r} already exists with cost {cost_to_dict(costs[name])!r}, got {cost!r}; "
+            f"to change its price pass it in Eagle(models={{...}}) when opening (given costs win "
+            f"over stored ones), or remove_model({name!r}) first to reset it"
+        )
+    if labelled is not None:
+        logger.warning("add_model(%r): the model exists already; its labelled set is kept", name)
+    return True
 
 
 def check_models(models: Mapping[str, Any] | None) -> dict[str, CostSpec] | None:
@@ -46,6 +101,32 @@ def check_labelled(labelled: Any) -> tuple[list[str], list[float]]:
         texts.append(fb.check_query(item[0]))
         scores.append(fb.unit_score(f"labelled score of {item[0]!r}", item[1]))
     return texts, scores
+
+
+def one_feedback(**given: Any) -> dict[str, Any]:
+    """The one feedback argument given to ``record_feedback`` (exactly one must not be None)."""
+    given = {k: v for k, v in given.items() if v is not None}
+    if len(given) != 1:
+        raise InvalidFeedbackError(
+            "record_feedback takes exactly one of thumbs, score, better, worse, tie, scores; "
+            f"got {sorted(given) or 'none'}"
+        )
+    return given
+
+
+def parse_items(items: Any, models: Sequence[str], batch_size: Any
+                ) -> list[tuple[str, str, tuple[RawPair, ...], str | None]]:
+    """Every ``record_many`` item -> (kind, query, matches, source), all validated before any is
+    stored."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    parsed = []
+    for i, item in enumerate(items):
+        try:
+            parsed.append(fb.parse_item(item, models))
+        except EagleError as exc:
+            raise type(exc)(f"record_many item {i}: {exc}") from None
+    return parsed
 
 
 def decision_pairs(given: dict[str, Any], chosen: str, models: Sequence[str]

@@ -3,7 +3,10 @@ timeline of what was seen, plus stamping and committing new events.
 
 Every event goes through :meth:`Replica.commit` (durably to the store first, then folded in) or
 arrives from another process through :meth:`Replica.sync`; either way the state equals the log
-replayed in ``(ts, writer, seq)`` order.
+replayed in ``(ts, writer, seq)`` order. Writers take the lock (a writer stuck on a hung store holds it
+at most ``store_timeout``: its request then fails and the circuit refuses the next ones at once);
+readers only read :attr:`view`, replaced whole after each applied event or batch, so they never
+wait on a writer.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_to_dict
 from eagle_core._errors import ConfigError, StoreMismatchError
-from eagle_core._state import RatingState
+from eagle_core._state import RatingState, View
 from eagle_core._store import Event, FeedbackStore, RawPair, query_key
 from eagle_core._timeline import SYNC_WINDOW_NS, Timeline
 
@@ -42,18 +45,26 @@ class Replica:
         writer: this process's writer id (stamped on the events it writes).
         caller_costs: the costs given to the engine (they win over stored ones); None = stored ones.
         on_apply: called with every event after it is folded in (the engine's model hooks).
+        on_sync: called after a sync, outside the lock (e.g. to fold new labelled sets).
     """
 
     def __init__(self, store: FeedbackStore, config: EagleConfig, *, lock: threading.RLock,
                  writer: str, caller_costs: dict[str, CostSpec] | None,
-                 on_apply: Callable[[Event], None]) -> None:
+                 on_apply: Callable[[Event], None], on_sync: Callable[[], None]) -> None:
         self.store = store
         self.config = config
         self.lock = lock
         self.writer = writer
         self.caller_costs = caller_costs
         self.on_apply = on_apply
+        self.on_sync = on_sync
+        self._sync_running = threading.Lock()
         self.reset()
+        self.view: View = self.state.view()
+        """The state as of the last applied event or batch (what routes read)."""
+
+    def publish(self) -> None:
+        self.view = self.state.view()
 
     def reset(self) -> None:
         self.state = RatingState(self.config)
@@ -74,6 +85,7 @@ class Replica:
         given, state, name = self.caller_costs, self.state, self.store.name
         if reopen:
             self.apply_caller_costs()
+            self.publish()
             return
         if not events:
             if not given:
@@ -91,6 +103,7 @@ class Replica:
                 )
             state.costs.update(given)  # prices change: the caller's current costs win
         self.repair_index()
+        self.publish()
         self.timeline.sync_from = max(0, state.last_ts - SYNC_WINDOW_NS)
         logger.info("opened store %r: %d events, %d queries, models %s",
                     name, state.n_events, len(state.by_query), list(state.ratings))
@@ -144,8 +157,31 @@ class Replica:
                 else:
                     for event in new:
                         self.apply(event)
+                self.publish()
             self.timeline.sync_from = max(0, min(started, self.state.last_ts) - SYNC_WINDOW_NS)
         return len(new)
+
+    def sync_now(self) -> None:
+        """A sync plus its follow-up, in the calling thread."""
+        self.sync()
+        self.on_sync()
+
+    def maybe_sync(self) -> None:
+        """When a sync is due (``sync_interval``), start one in a background thread."""
+        interval = self.config.sync_interval
+        if interval is None or time.monotonic() - self.last_sync < interval:
+            return
+        if self._sync_running.acquire(blocking=False):  # else one is running already
+            threading.Thread(target=self._background_sync, daemon=True, name="eagle-sync").start()
+
+    def _background_sync(self) -> None:
+        try:
+            self.sync_now()
+        except Exception as exc:
+            logger.warning("could not read new feedback from the store (%s)", exc)
+            self.last_sync = time.monotonic()
+        finally:
+            self._sync_running.release()
 
     # -- writing ---------------------------------------------------------------------------------
     def commit(self, items: list[Item], embeddings: np.ndarray) -> list[str]:
@@ -162,6 +198,7 @@ class Replica:
             self.store.append(events, embeddings, [item[1] for item in items], new_queries)
             for event in events:
                 self.apply(event)
+            self.publish()
         return [e.id for e in events]
 
     def commit_control(self, kind: str, payload: dict[str, Any]) -> Event:
@@ -171,10 +208,11 @@ class Replica:
             event = self.stamp(kind, "", (), payload, "")
             self.store.append([event], self.store.unit_vector()[None, :], [""])
             if kind == "remove_source":
-                self.load(reopen=True)
+                self.load(reopen=True)  # publishes the replayed state
                 self.timeline.sync_from = max(0, self.state.last_ts - SYNC_WINDOW_NS)
             else:
                 self.apply(event)
+                self.publish()
         return event
 
     def stamp(self, kind: str, key: str, pairs: tuple[RawPair, ...], payload: dict[str, Any],

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from eagle_core._config import EagleConfig
@@ -37,8 +39,9 @@ from eagle_core._errors import InvalidFeedbackError
 __all__ = [
     "MAX_SOURCE_LENGTH",
     "OVERFETCH",
-    "SourceLedger",
     "Segment",
+    "SourceLedger",
+    "SourcesView",
     "cap_neighbours",
     "check_source",
     "crowded",
@@ -53,6 +56,17 @@ OVERFETCH = 4
 N candidates, so :func:`cap_neighbours` can skip its extra queries and still fill N slots."""
 Segment = tuple[str | None, int, float]
 """A run of one event's matches in a query's match list: (source, number of matches, units)."""
+
+
+@dataclass(frozen=True)
+class SourcesView:
+    """What routing reads of the ledger, published with the state's view (never waits on a writer).
+    ``segments`` is shared with the ledger but only grows by replacing a query's tuple."""
+
+    segments: Mapping[str, tuple[Segment, ...]]
+    strangers: bool
+    """Whether any feedback with a source is stored (if not, nothing is capped)."""
+    removed: frozenset[str]
 
 
 def check_source(source: Any) -> str | None:
@@ -103,8 +117,9 @@ class SourceLedger:
         """source -> units of (non-duplicate) feedback given so far."""
         self.first_seen: dict[str, tuple[int, str, int]] = {}
         """fingerprint -> order key of its first event (a rollback never needs to undo it)."""
-        self.segments: dict[str, list[Segment]] = {}
-        """query key -> who gave its matches, in the order of the query's match list."""
+        self.segments: dict[str, tuple[Segment, ...]] = {}
+        """query key -> who gave its matches, in the order of the query's match list (a query's
+        tuple is replaced, never changed: published views share this dict)."""
 
     @property
     def active(self) -> bool:
@@ -129,7 +144,7 @@ class SourceLedger:
     def weigh_global(self, source: str | None, qkey: str, pairs: list[Pair]) -> list[Pair]:
         """Record who gave ``pairs`` (for local replays) and return them as they count globally."""
         units = event_units(pairs)
-        self.segments.setdefault(qkey, []).append((source, len(pairs), units))
+        self.segments[qkey] = self.segments.get(qkey, ()) + ((source, len(pairs), units),)
         if source is None:
             return pairs
         self.given[source] = self.given.get(source, 0.0) + units
@@ -143,11 +158,21 @@ class SourceLedger:
 
     def ignore(self, source: str | None, qkey: str) -> None:
         """An event that adds no matches (see :meth:`admit`) still holds its place for rolling back."""
-        self.segments.setdefault(qkey, []).append((source, 0, 0.0))
+        self.segments[qkey] = self.segments.get(qkey, ()) + ((source, 0, 0.0),)
 
     def forget_last(self, qkey: str) -> int:
-        """Undo the last segment of ``qkey`` (rolling back an event); returns its match count."""
-        return self.segments[qkey].pop()[1]
+        """Undo the last segment of ``qkey`` (rolling back an event); returns its match count.
+        Call :meth:`detach` first so a published view is not changed."""
+        segs = self.segments[qkey]
+        self.segments[qkey] = segs[:-1]
+        return segs[-1][1]
+
+    def detach(self) -> None:
+        """Own a copy of the segments index (before rolling back: published views keep theirs)."""
+        self.segments = dict(self.segments)
+
+    def view(self) -> SourcesView:
+        return SourcesView(MappingProxyType(self.segments), bool(self.given), frozenset(self.removed))
 
     def snapshot(self) -> tuple[dict[str, float], dict[str, float]]:
         return dict(self.spent), dict(self.given)
@@ -163,27 +188,27 @@ def owner(segments: Sequence[Segment]) -> str | None:
     return next(iter(owners)) if len(owners) == 1 else None
 
 
-def crowded(candidates: Sequence[tuple[str, float]], ledger: SourceLedger, config: EagleConfig) -> bool:
+def crowded(candidates: Sequence[tuple[str, float]], sources: SourcesView, config: EagleConfig) -> bool:
     """True when one source holds more than its share of these neighbour slots (or a removed source
     holds any): the search then fetches more candidates so :func:`cap_neighbours` can still fill N
     slots with other queries."""
-    return len(cap_neighbours(candidates, ledger, config.n_neighbors, config)) < len(candidates)
+    return len(cap_neighbours(candidates, sources, config.n_neighbors, config)) < len(candidates)
 
 
-def cap_neighbours(candidates: Sequence[tuple[str, float]], ledger: SourceLedger, n: int,
+def cap_neighbours(candidates: Sequence[tuple[str, float]], sources: SourcesView, n: int,
                    config: EagleConfig) -> list[tuple[str, float]]:
     """The ``n`` nearest of ``candidates`` (nearest first), skipping queries whose feedback all comes
     from a removed source, and with at most ``source_neighbor_share * n`` slots held by queries whose
     feedback all comes from one source (when the defence is on)."""
-    if not ledger.given and not ledger.removed:  # only the operator's feedback: nothing to cap
+    if not sources.strangers and not sources.removed:  # only the operator's feedback: nothing to cap
         return list(candidates[:n])
     slots = max(1, int(config.source_neighbor_share * n)) if config.source_defence else n
     held: dict[str, int] = {}
     out = []
     for key, dist in candidates:
-        src = owner(ledger.segments.get(key, ()))
+        src = owner(sources.segments.get(key, ()))
         if src is not None:
-            if src in ledger.removed or held.get(src, 0) >= slots:
+            if src in sources.removed or held.get(src, 0) >= slots:
                 continue
             held[src] = held.get(src, 0) + 1
         out.append((key, dist))
@@ -195,12 +220,12 @@ def cap_neighbours(candidates: Sequence[tuple[str, float]], ledger: SourceLedger
 _EVERYONE: Any = object()
 
 
-def local_histories(keys: Sequence[str], by_query: Mapping[str, list[Pair]],
-                    segments: Mapping[str, list[Segment]], config: EagleConfig,
-                    without: str | None = _EVERYONE) -> list[list[Pair]]:
+def local_histories(keys: Sequence[str], by_query: Mapping[str, Sequence[Pair]],
+                    segments: Mapping[str, Sequence[Segment]], config: EagleConfig,
+                    without: str | None = _EVERYONE) -> list[Sequence[Pair]]:
     """The neighbours' match lists (nearest first) with every source's total capped at
     ``source_local_budget`` units in this neighbourhood. ``without``: leave one source out (audit)."""
-    rows = [(by_query.get(k) or [], segments.get(k) or []) for k in keys]
+    rows = [(by_query.get(k) or (), segments.get(k) or ()) for k in keys]
     factor: dict[str | None, float] = {}
     if config.source_defence:
         units: dict[str, float] = {}
@@ -227,11 +252,12 @@ def local_histories(keys: Sequence[str], by_query: Mapping[str, list[Pair]],
     return out
 
 
-def neighbourhood(candidates: Sequence[tuple[str, float]], state: Any, config: EagleConfig
-                  ) -> tuple[list[tuple[str, float]], list[list[Pair]]]:
+def neighbourhood(candidates: Sequence[tuple[str, float]], view: Any, config: EagleConfig
+                  ) -> tuple[list[tuple[str, float]], list[Sequence[Pair]]]:
     """The neighbours a route replays (:func:`cap_neighbours`) and their budgeted match lists
-    (:func:`local_histories`), from a :class:`~eagle_core._state.RatingState` (under its lock)."""
-    chosen = cap_neighbours(candidates, state.sources, config.n_neighbors, config)
-    if not state.sources.given:  # only the operator's feedback: nothing to budget
-        return chosen, [state.by_query.get(k) or [] for k, _ in chosen]
-    return chosen, local_histories([k for k, _ in chosen], state.by_query, state.sources.segments, config)
+    (:func:`local_histories`), from a published :class:`~eagle_core._state.View` of the state."""
+    sources = view.sources
+    chosen = cap_neighbours(candidates, sources, config.n_neighbors, config)
+    if not sources.strangers:  # only the operator's feedback: nothing to budget
+        return chosen, [view.by_query.get(k) or () for k, _ in chosen]
+    return chosen, local_histories([k for k, _ in chosen], view.by_query, sources.segments, config)

@@ -7,17 +7,18 @@ itself. Replaying the same events in ``(ts, writer, seq)`` order always gives th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_from_dict
 from eagle_core._elo import Pair, replay
-from eagle_core._sources import SourceLedger
+from eagle_core._sources import SourceLedger, SourcesView
 from eagle_core._store import Event, RawPair
 
-__all__ = ["CONTROL_KINDS", "RatingState", "Snapshot", "compile_pairs"]
+__all__ = ["CONTROL_KINDS", "RatingState", "Snapshot", "View", "compile_pairs"]
 
 CONTROL_KINDS = frozenset({"models", "add_model", "remove_model", "remove_source"})
 """Events that change the model set (or the sources heard) rather than carry feedback."""
@@ -35,6 +36,33 @@ class Snapshot:
     n_matches: int
     sources: Any = None
     """The :class:`SourceLedger`'s budgets spent (see :meth:`SourceLedger.snapshot`)."""
+
+
+@dataclass(frozen=True)
+class View:
+    """What routing and the read-only properties see: the state after the last applied event or
+    batch, published whole (one attribute swap), so a reader never waits on a writer.
+
+    ``by_query`` is shared with the live state but only ever grows by replacing a query's tuple of
+    matches (a rollback works on a copy), so a reader sees each query's list whole.
+    """
+
+    ratings: Mapping[str, float]
+    costs: Mapping[str, CostSpec]
+    stats: Mapping[str, tuple[int, int, int, int]]
+    by_query: Mapping[str, tuple[Pair, ...]]
+    n_events: int
+    n_matches: int
+    sources: SourcesView
+    """Who gave each query's matches, whether any stranger gave feedback, and removed sources."""
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(self.ratings)
+
+    def evidence(self) -> dict[str, int]:
+        """Matches played per model (the weight of a model's own ratings against a prior)."""
+        return {m: s[0] for m, s in self.stats.items() if m in self.ratings}
 
 
 def compile_pairs(raw: Sequence[RawPair], draw_score: float | None) -> list[Pair]:
@@ -62,7 +90,7 @@ class RatingState:
         self.costs: dict[str, CostSpec] = {}
         self.stats: dict[str, list[int]] = {}
         """model -> [matches, wins, losses, draws]."""
-        self.by_query: dict[str, list[Pair]] = {}
+        self.by_query: dict[str, tuple[Pair, ...]] = {}
         self.last_key: tuple[int, str, int] = (0, "", 0)
         self.last_ts = 0
         self.n_events = 0
@@ -81,7 +109,8 @@ class RatingState:
                 if name not in self.ratings:  # a second process creating the same store: no reset
                     self.add_model(name, cost_from_dict(cost))
         elif kind == "add_model":
-            self.add_model(payload["model"], cost_from_dict(payload.get("cost")))
+            if payload["model"] not in self.ratings:  # a second add (another worker's): no reset
+                self.add_model(payload["model"], cost_from_dict(payload.get("cost")))
         elif kind == "remove_model":
             self.ratings.pop(payload["model"], None)
             self.costs.pop(payload["model"], None)
@@ -94,7 +123,7 @@ class RatingState:
                 ledger.ignore(event.source, event.qkey)  # a removed source, or feedback it already gave
                 return
             pairs = self.compile(event.pairs)
-            self.by_query.setdefault(event.qkey, []).extend(pairs)
+            self.by_query[event.qkey] = self.by_query.get(event.qkey, ()) + tuple(pairs)
             self.apply_global(ledger.weigh_global(event.source, event.qkey, pairs))
 
     def add_model(self, name: str, cost: CostSpec) -> None:
@@ -127,13 +156,25 @@ class RatingState:
                 sb[3] += 1
 
     def unapply_matches(self, event: Event) -> None:
-        """Remove ``event``'s matches from its query's list (the newest ones; see rolling back)."""
+        """Remove ``event``'s matches from its query's list (the newest ones; see rolling back).
+        Call :meth:`detach_queries` first so a published :class:`View` is not changed."""
         if event.kind in CONTROL_KINDS:
             return
         n = self.sources.forget_last(event.qkey)
         if n:
             matches = self.by_query[event.qkey]
-            del matches[len(matches) - n :]
+            self.by_query[event.qkey] = matches[: len(matches) - n]
+
+    def detach_queries(self) -> None:
+        """Give the state its own copy of the per-query index (before anything is removed)."""
+        self.by_query = dict(self.by_query)
+        self.sources.detach()
+
+    def view(self) -> View:
+        """An immutable copy of the global state (sharing the grow-only per-query index)."""
+        return View(MappingProxyType(dict(self.ratings)), MappingProxyType(dict(self.costs)),
+                    MappingProxyType({m: tuple(s) for m, s in self.stats.items()}),
+                    MappingProxyType(self.by_query), self.n_events, self.n_matches, self.sources.view())
 
     # -- snapshots -------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -147,7 +188,3 @@ class RatingState:
         self.stats = {m: list(s) for m, s in snap.stats.items()}
         self.n_events, self.n_matches, self.last_key = snap.n_events, snap.n_matches, snap.last_key
         self.sources.restore(snap.sources)
-
-    def evidence(self, models: Any) -> dict[str, int]:
-        """Matches played per model (the weight of a model's own ratings against a prior)."""
-        return {m: self.stats[m][0] for m in models if m in self.stats}

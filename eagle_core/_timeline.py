@@ -65,6 +65,7 @@ class Timeline:
             return None
         idx, snap = self.checkpoints[pos]
         tail = self.recent[idx:]
+        state.detach_queries()
         for event in reversed(tail):  # undo the per-query match lists, newest first
             state.unapply_matches(event)
         state.restore(snap)
