@@ -280,21 +280,21 @@ class Eagle:
         key id; every ``record_*`` takes it): its influence is bounded (``EagleConfig.source_defence``);
         None = your own feedback, counted in full."""
         self.open()
-        query, source = fb.check_query(query), check_source(source)
+        query = fb.check_query(query)
         pairs = fb.comparison_pairs(winner, loser, tie, self.models)
         return self._record("comparison", query, pairs, source=source)
 
     def record_scores(self, query: str, scores: Mapping[str, float], *, source: str | None = None) -> str:
         """Per-model scores for one query: every pair of models becomes one match."""
         self.open()
-        query, source = fb.check_query(query), check_source(source)
+        query = fb.check_query(query)
         return self._record("scores", query, fb.score_pairs(scores, self.models), source=source)
 
     def record_thumbs(self, query: str, model: str, up: bool | float = True, *,
                       source: str | None = None) -> str:
         """A thumb up/down (or a score in [0, 1]) on ``model``'s answer; see module docs for the maths."""
         self.open()
-        query, source = fb.check_query(query), check_source(source)
+        query = fb.check_query(query)
         return self._record("thumbs", query, fb.thumbs_pairs(model, up, self.models), source=source)
 
     def record_feedback(
@@ -315,7 +315,6 @@ class Eagle:
         ``tie="x"``; or ``scores`` for several models."""
         given = one_feedback(thumbs=thumbs, score=score, better=better, worse=worse, tie=tie,
                              scores=scores)
-        source = check_source(source)
         decision = self.decision(decision_id)
         models, chosen = self.models, decision.model
         kind, pairs = decision_pairs(given, chosen, models)
@@ -357,6 +356,7 @@ class Eagle:
 
     def _record(self, kind: str, query: str, pairs: tuple[RawPair, ...], *, decision_id: str = "",
                 source: str | None = None) -> str:
+        source = check_source(source)
         self._circuit.check()  # type: ignore[union-attr]  # degraded: refuse at once
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
         return self._opened().commit([(kind, query, pairs, decision_id, source)], embedding[None, :])[0]
