@@ -15,6 +15,7 @@ handler.record_feedback(run_id, thumbs=True)
 
 from __future__ import annotations
 
+from eagle_langchain._decision import EagleChoiceAnswer, EagleDecisionModel
 from eagle_langchain._feedback import EagleFeedbackHandler
 from eagle_langchain._judge import AutoJudge, Judgement, parse_verdict
 from eagle_langchain._replay import ReplayChatModel, ResponseNotFoundError
@@ -27,6 +28,8 @@ __all__ = [
     "CONFIGURABLE_KEYS",
     "DEFAULT_INPUT_KEYS",
     "AutoJudge",
+    "EagleChoiceAnswer",
+    "EagleDecisionModel",
     "EagleFeedbackHandler",
     "EagleRouter",
     "Judgement",

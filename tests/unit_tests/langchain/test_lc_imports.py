@@ -7,6 +7,8 @@ EXPECTED_ALL = [
     "CONFIGURABLE_KEYS",
     "DEFAULT_INPUT_KEYS",
     "AutoJudge",
+    "EagleChoiceAnswer",
+    "EagleDecisionModel",
     "EagleFeedbackHandler",
     "EagleRouter",
     "Judgement",
