@@ -27,11 +27,11 @@ def fake_chat(text: str) -> GenericFakeChatModel:
 class ToolCallingFakeChat(BaseChatModel):
     """A deterministic tool-calling chat model, offline, answering in two agent steps.
 
-    * bound tools and a new human message -> one tool call: the tool named in the message (else
-      the first bound tool), its number/integer arguments filled in order from the numbers in the
-      message and string arguments with the message text; call ids carry ``tag`` (provider-specific);
+    * a new human message naming a bound tool -> one call of that tool, its number/integer
+      arguments filled in order from the numbers in the message and string arguments with the
+      message text; call ids carry ``tag`` (like a provider's own ids);
     * a tool result last -> the final answer ``"<tag>: <tool result>"``;
-    * no tools -> ``"<tag>: <human message>"``.
+    * otherwise -> ``"<tag>: <human message>"``.
 
     ``response_metadata["model_name"]`` is ``tag``, so a test sees which model answered.
     """
@@ -60,7 +60,7 @@ class ToolCallingFakeChat(BaseChatModel):
         text = content_text(human.content)
         if isinstance(last, ToolMessage):
             message = AIMessage(content=f"{self.tag}: {last.content}")
-        elif tools:
+        elif any(t["function"]["name"] in text for t in tools or ()):
             message = AIMessage(content="", tool_calls=[self._tool_call(tools, text, len(messages))])
         else:
             message = AIMessage(content=f"{self.tag}: {text}")
@@ -71,7 +71,7 @@ class ToolCallingFakeChat(BaseChatModel):
 
     def _tool_call(self, tools: list[dict[str, Any]], text: str, step: int) -> dict[str, Any]:
         functions = [t["function"] for t in tools]
-        function = next((f for f in functions if f["name"] in text), functions[0])
+        function = next(f for f in functions if f["name"] in text)
         numbers = iter(re.findall(r"-?\d+(?:\.\d+)?", text))
         args: dict[str, Any] = {}
         for name, spec in function.get("parameters", {}).get("properties", {}).items():
