@@ -80,8 +80,9 @@ def run(agent: Any, handler: EagleFeedbackHandler, question: str, **config: Any)
     return {"run_id": run_id, "route": route, "messages": state["messages"]}
 
 
-def main() -> dict[str, Any]:
-    eagle = Eagle(models={"big": 0.01, "small": 0.0005})  # USD per call; in-memory store
+def main(embedder: Any = None) -> dict[str, Any]:
+    """Run the demo; ``embedder`` defaults to the bundled MiniLM (tests pass theirs)."""
+    eagle = Eagle(models={"big": 0.01, "small": 0.0005}, embedder=embedder)  # USD/call, in memory
     agent = build(eagle)
     handler = EagleFeedbackHandler(eagle)
 
