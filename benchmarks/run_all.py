@@ -4,6 +4,8 @@ Steps, each in its own process (so RSS and timings do not leak between them):
 
 * ``core``: benchmarks/bench_core.py, 10k and 100k stored queries (issue 2, "Measure");
 * ``load``: benchmarks/bench_load.py, 4 processes x 60 s on one ``chroma run`` server (issue 7);
+* ``langchain``: benchmarks/bench_langchain.py, what EagleRouter / EagleDecisionModel add to a chat
+  model call and to an agent step, warm (p50 / p99) and cold (issue 14);
 * ``consistency`` / ``consistency-recommended``: benchmarks/bench_consistency.py, routing quality of
   the multi-process replay order against arrival-order ELO on RouterBench, with ``EagleConfig()``
   and with the evaluation's validated settings (issue 7; needs the data);
@@ -33,8 +35,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 STEPS = (
-    "core", "load", "consistency", "consistency-recommended", "eval", "tune", "select", "splits",
-    "unseen-routerbench", "unseen-arena",
+    "core", "load", "langchain", "consistency", "consistency-recommended", "eval", "tune", "select",
+    "splits", "unseen-routerbench", "unseen-arena",
 )
 
 
@@ -53,12 +55,14 @@ def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str
                  *(["--routes", "100", "--fresh", "20"] if quick else [])],
         "load": [py, str(HERE / "bench_load.py"), "--out", str(out),
                  "--seconds", "15" if quick else "60", "--procs", "4"],
+        "langchain": [py, str(HERE / "bench_langchain.py"), "--out", str(out),
+                      *(["--calls", "50", "--seed-items", "100"] if quick else [])],
     }
     if data is None:
         why = ("skipped: no data (set EAGLE_DATA_DIR to the folder holding routerbench/, or place it at "
                "../shared/data; see docs/DATA.md)")
-        for step in STEPS[2:]:
-            cmds[step] = why
+        for step in STEPS:
+            cmds.setdefault(step, why)  # the steps that need no data are already there
         return cmds
     consistency = [py, str(HERE / "bench_consistency.py"), "--out", str(out), "--data", str(data),
                    "--shuffles", "2" if quick else "5"]

@@ -1,0 +1,240 @@
+"""LangChain overhead benchmark (issue 14): what routing adds to a call of the chosen chat model.
+
+One process, real bundled MiniLM, an in-memory Eagle engine seeded with ``--seed-items`` feedback
+items (so each route replays its 80 nearest neighbours), two offline tool-calling fake chat models
+(``ToolCallingFakeChat``: a chat call costs ~1 ms, so what is left is the overhead). Each iteration
+times, interleaved and in a rotating order, one call of every variant on its own fresh short
+question (never embedded before, so every routed call pays one MiniLM embedding):
+
+* ``direct_invoke``: ``chat.invoke(q)``, the chosen model called directly (the baseline);
+* ``router_invoke``: ``EagleRouter(models=...).invoke(q)``;
+* ``classifier``: ``EagleDecisionModel.invoke`` alone (what ``ModelRouterMiddleware`` adds per run);
+* ``agent_direct``: one agent step, ``create_agent(chat, tools=[multiply]).invoke`` answering
+  without a tool call (one model call);
+* ``agent_middleware``: the same agent with ``ModelRouterMiddleware(classifier=EagleDecisionModel)``;
+* ``agent_router``: ``create_agent(EagleRouter(...), tools=[multiply])`` (when the router is a
+  chat model).
+
+Overheads are per-iteration differences against the baseline of the same iteration (``router_invoke
+- direct_invoke``, ``agent_* - agent_direct``), reported as median and p99. The cold start (first
+call after start-up: imports done, then engine open + MiniLM load + the call) is measured for each
+routed variant in its own fresh process.
+
+Usage: ``python benchmarks/bench_langchain.py [--calls 300] [--seed-items 500] [--out bench-out]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests" / "unit_tests" / "langchain"))
+
+from _common import machine, percentiles, write_json  # noqa: E402
+
+TEMPLATES = [
+    "How do I {} a linked list in Rust?", "Write a haiku about {}.", "What is the capital of {}?",
+    "Explain {} to a ten-year-old.", "Summarise the plot of {} in two lines.",
+    "Give three tips for {} on a budget.", "Translate '{}' into French.", "Is {} a prime number?",
+]
+WORDS = ["reversing", "autumn", "Peru", "entropy", "Hamlet", "travelling", "good morning", "2027",
+         "sorting", "the sea", "Kenya", "gravity", "Dune", "cooking", "thank you", "91"]
+BASELINES = {"router_invoke": "direct_invoke", "classifier": None,
+             "agent_middleware": "agent_direct", "agent_router": "agent_direct"}
+
+
+def question(i: int, salt: str) -> str:
+    """A short question (6-10 words) no other call of the run uses."""
+    template = TEMPLATES[i % len(TEMPLATES)]
+    return f"{template.format(WORDS[(i // len(TEMPLATES)) % len(WORDS)])} ({salt}{i})"
+
+
+def setup(seed_items: int, embedder: Any = None) -> dict[str, Any]:
+    """The engine, the two chat models and every variant as a callable on one question."""
+    from langchain.agents import create_agent
+    from langchain.agents.middleware import ModelChoice, ModelRouterMiddleware
+    from langchain_core.decisions import Choice
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import HumanMessage
+    from langchain_core.tools import tool
+    from lc_fakes import ToolCallingFakeChat
+
+    from eagle_core import Eagle
+    from eagle_langchain import EagleDecisionModel, EagleRouter
+
+    warnings.filterwarnings("ignore", message=".*ModelRouterMiddleware.*beta")  # after the imports
+
+    @tool
+    def multiply(a: float, b: float) -> float:
+        """Multiply a by b."""
+        return a * b
+
+    eagle = Eagle(models={"big": 0.01, "small": 0.0005}, embedder=embedder)
+    if seed_items:
+        rng = np.random.default_rng(0)
+        eagle.record_many(
+            [{"query": question(i, "seed "), "scores": {"big": float(rng.random() < 0.7),
+                                                        "small": float(rng.random() < 0.5)}}
+             for i in range(seed_items)], progress=False)
+    chats = {"big": ToolCallingFakeChat(tag="big"), "small": ToolCallingFakeChat(tag="small")}
+    chosen = chats["big"]
+    router = EagleRouter(models=chats, eagle=eagle)
+    classifier = EagleDecisionModel(eagle=eagle)
+    choice = Choice(instructions="pick", criteria={"big": None, "small": None})
+    middleware = ModelRouterMiddleware(
+        choices={name: ModelChoice(model=chat, criteria=name) for name, chat in chats.items()},
+        instructions="Pick the model most likely to answer well.", classifier=classifier)
+    agent_direct = create_agent(chosen, tools=[multiply])
+    agent_middleware = create_agent(chosen, tools=[multiply], middleware=[middleware])
+
+    def agent_call(agent: Any) -> Callable[[str], Any]:
+        return lambda q: agent.invoke({"messages": [HumanMessage(q)]})
+
+    variants: dict[str, Callable[[str], Any]] = {
+        "direct_invoke": chosen.invoke,
+        "router_invoke": router.invoke,
+        "classifier": lambda q: classifier.invoke({"state": HumanMessage(q),
+                                                   "questions": {"route": choice}}),
+        "agent_direct": agent_call(agent_direct),
+        "agent_middleware": agent_call(agent_middleware),
+    }
+    if isinstance(router, BaseChatModel):  # the router is a chat model: agents take it directly
+        variants["agent_router"] = agent_call(create_agent(router, tools=[multiply]))
+    return {"eagle": eagle, "variants": variants}
+
+
+def timed(call: Callable[[str], Any], text: str) -> float:
+    t0 = time.perf_counter()
+    call(text)
+    return (time.perf_counter() - t0) * 1e3
+
+
+def warm(calls: int, seed_items: int, progress: bool) -> dict[str, Any]:
+    from tqdm.auto import tqdm
+
+    from eagle_core import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder()
+    t0 = time.perf_counter()
+    built = setup(seed_items, embedder)
+    seed_s = time.perf_counter() - t0
+    variants = built["variants"]
+    names = list(variants)
+    for k, name in enumerate(names * 3):  # warm-up: first calls compile graphs, fill caches
+        variants[name](question(k, f"warm {name} "))
+    times: dict[str, list[float]] = {name: [] for name in names}
+    embed_only: list[float] = []
+    for i in tqdm(range(calls), desc="calls", unit="iteration", disable=not progress):
+        order = names[i % len(names):] + names[:i % len(names)]  # rotate: no fixed position
+        for name in order:
+            times[name].append(timed(variants[name], question(i, f"{name} ")))
+        t0 = time.perf_counter()
+        embedder.embed([question(i, "embed only ")])
+        embed_only.append((time.perf_counter() - t0) * 1e3)
+    result: dict[str, Any] = {"calls": calls, "seed_items": seed_items, "seed_s": seed_s,
+                              "n_neighbors": built["eagle"].settings.n_neighbors,
+                              "latency": {name: percentiles(t) for name, t in times.items()},
+                              "minilm_embedding_only": percentiles(embed_only), "overhead": {}}
+    for name, base in BASELINES.items():
+        if name in times:
+            diff = np.subtract(times[name], times[base]) if base else np.asarray(times[name])
+            result["overhead"][name] = {"baseline": base, **percentiles(diff)}
+    return result
+
+
+def cold(variant: str) -> dict[str, float]:
+    """In a fresh process: imports, then the first call of ``variant`` (engine open, MiniLM load)."""
+    t0 = time.perf_counter()
+    built = setup(0)
+    setup_s = time.perf_counter() - t0
+    call = built["variants"][variant]
+    first = timed(call, question(0, "cold "))
+    second = timed(call, question(1, "cold "))
+    return {"imports_and_setup_s": setup_s, "first_call_ms": first, "second_call_ms": second}
+
+
+def cold_in_subprocess(variant: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--cold", variant], capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lat = result["latency"]
+    names = list(lat)
+    p50 = [lat[n]["p50_ms"] for n in names]
+    p99 = [lat[n]["p99_ms"] for n in names]
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.barh(names, p99, color="#c9d6ea", label="p99")
+    ax.barh(names, p50, color="#3b6ea8", label="p50")
+    ax.invert_yaxis()
+    ax.set_xlabel("ms per call (MiniLM, fresh short question, 2 shared cores)")
+    ax.set_title("EagleRouter / EagleDecisionModel vs the chat model called directly")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=300, help="timed iterations (each variant once)")
+    parser.add_argument("--seed-items", type=int, default=500, help="feedback items in the store")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch intra-op threads (1: fastest for one short text on 2 busy cores)")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold-start processes")
+    parser.add_argument("--out", default="bench-out")
+    parser.add_argument("--plot", default=None, help="PNG path (default: <out>/langchain.png)")
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--cold", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.torch_threads)
+    if args.cold:
+        print(json.dumps(cold(args.cold)))
+        return {}
+    result: dict[str, Any] = {"machine": machine(), "torch_threads": args.torch_threads}
+    if not args.no_cold:
+        result["cold"] = {v: cold_in_subprocess(v) for v in
+                          ("direct_invoke", "router_invoke", "classifier", "agent_middleware")}
+    result["warm"] = warm(args.calls, args.seed_items, not args.quiet)
+    out = Path(args.out)
+    write_json(out / "langchain.json", result)
+    plot(result["warm"], Path(args.plot) if args.plot else out / "langchain.png")
+    report(result)
+    return result
+
+
+def report(result: dict[str, Any]) -> None:
+    warm_ = result["warm"]
+    for name, p in warm_["latency"].items():
+        print(f"{name:17} p50 {p['p50_ms']:7.2f} ms  p99 {p['p99_ms']:7.2f} ms")
+    for name, p in warm_["overhead"].items():
+        print(f"overhead {name:17} (vs {p['baseline']}) p50 {p['p50_ms']:6.2f} ms  "
+              f"p99 {p['p99_ms']:6.2f} ms")
+    print(f"MiniLM alone p50 {warm_['minilm_embedding_only']['p50_ms']:.2f} ms")
+    for name, c in result.get("cold", {}).items():
+        print(f"cold {name:17} first call {c['first_call_ms']:8.1f} ms (second "
+              f"{c['second_call_ms']:.1f} ms; imports+setup {c['imports_and_setup_s']:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
