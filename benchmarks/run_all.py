@@ -6,6 +6,8 @@ Steps, each in its own process (so RSS and timings do not leak between them):
 * ``load``: benchmarks/bench_load.py, 4 processes x 60 s on one ``chroma run`` server (issue 7);
 * ``langchain``: benchmarks/bench_langchain.py, what EagleRouter / EagleDecisionModel add to a chat
   model call and to an agent step, warm (p50 / p99) and cold (issue 14);
+* ``calibrate-decision``: benchmarks/calibrate_decision.py, are EagleDecisionModel's Bradley-Terry
+  probabilities calibrated (RouterBench validation pairs; needs the data; ~1 min);
 * ``consistency`` / ``consistency-recommended``: benchmarks/bench_consistency.py, routing quality of
   the multi-process replay order against arrival-order ELO on RouterBench, with ``EagleConfig()``
   and with the evaluation's validated settings (issue 7; needs the data);
@@ -35,8 +37,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 STEPS = (
-    "core", "load", "langchain", "consistency", "consistency-recommended", "eval", "tune", "select",
-    "splits", "unseen-routerbench", "unseen-arena",
+    "core", "load", "langchain", "calibrate-decision", "consistency", "consistency-recommended",
+    "eval", "tune", "select", "splits", "unseen-routerbench", "unseen-arena",
 )
 
 
@@ -69,6 +71,8 @@ def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str
     # the shipped defaults are the validated ("recommended") settings; compare with the paper's K=32
     cmds["consistency"] = [*consistency, "--config", "paper"]
     cmds["consistency-recommended"] = [*consistency, "--config", "recommended"]
+    cmds["calibrate-decision"] = [py, str(HERE / "calibrate_decision.py"), "--out", str(out),
+                                  "--data", str(data / "routerbench")]
     cmds["eval"] = [py, "-m", "eagle_core.cli", "bench", "--data", str(data), "--out", str(out / "eval"),
                     *(["--limit", "300", "--no-online"] if quick else [])]
     routerbench = str(data / "routerbench")
