@@ -238,9 +238,9 @@ class EagleDecisionModel(BaseDecisionModel):
         decisions = {qid: decision.to_dict() for qid, (decision, _) in routed.items()}
         extra: dict[str, Any] = {"eagle_decisions": decisions}
         if len(decisions) == 1:
-            (decision, _), = routed.values()
-            extra.update(eagle_decision=decision.to_dict(), eagle_model=decision.model,
-                         eagle_decision_id=decision.decision_id)  # fmt: skip
+            (data,) = decisions.values()
+            extra.update(eagle_decision=data, eagle_model=data["model"],
+                         eagle_decision_id=data["decision_id"])  # fmt: skip
         config["metadata"] = {**config["metadata"], **extra}
         return config
 
