@@ -2,18 +2,18 @@
 
 One process, real bundled MiniLM, an in-memory Eagle engine seeded with ``--seed-items`` feedback
 items (so each route replays its 80 nearest neighbours), two offline tool-calling fake chat models
-(``ToolCallingFakeChat``: a chat call costs ~1 ms, so what is left is the overhead). Each iteration
+(``ToolFakeChat`` from the test helpers: a chat call costs well under 1 ms, so what is left is the
+overhead). Each iteration
 times, interleaved and in a rotating order, one call of every variant on its own fresh short
 question (never embedded before, so every routed call pays one MiniLM embedding):
 
 * ``direct_invoke``: ``chat.invoke(q)``, the chosen model called directly (the baseline);
-* ``router_invoke``: ``EagleRouter(models=...).invoke(q)``;
+* ``router_invoke``: ``EagleChatModel(models=...).invoke(q)`` (the router as a chat model);
 * ``classifier``: ``EagleDecisionModel.invoke`` alone (what ``ModelRouterMiddleware`` adds per run);
 * ``agent_direct``: one agent step, ``create_agent(chat, tools=[multiply]).invoke`` answering
   without a tool call (one model call);
 * ``agent_middleware``: the same agent with ``ModelRouterMiddleware(classifier=EagleDecisionModel)``;
-* ``agent_router``: ``create_agent(EagleRouter(...), tools=[multiply])`` (when the router is a
-  chat model).
+* ``agent_router``: ``create_agent(EagleChatModel(...), tools=[multiply])``.
 
 Overheads are per-iteration differences against the baseline of the same iteration (``router_invoke
 - direct_invoke``, ``agent_* - agent_direct``), reported as median and p99. The cold start (first
@@ -65,13 +65,12 @@ def setup(seed_items: int, embedder: Any = None) -> dict[str, Any]:
     from langchain.agents import create_agent
     from langchain.agents.middleware import ModelChoice, ModelRouterMiddleware
     from langchain_core.decisions import Choice
-    from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import HumanMessage
     from langchain_core.tools import tool
-    from lc_fakes import ToolCallingFakeChat
+    from lc_fakes import ToolFakeChat
 
     from eagle_core import Eagle
-    from eagle_langchain import EagleDecisionModel, EagleRouter
+    from eagle_langchain import EagleChatModel, EagleDecisionModel
 
     warnings.filterwarnings("ignore", message=".*ModelRouterMiddleware.*beta")  # after the imports
 
@@ -87,9 +86,9 @@ def setup(seed_items: int, embedder: Any = None) -> dict[str, Any]:
             [{"query": question(i, "seed "), "scores": {"big": float(rng.random() < 0.7),
                                                         "small": float(rng.random() < 0.5)}}
              for i in range(seed_items)], progress=False)
-    chats = {"big": ToolCallingFakeChat(tag="big"), "small": ToolCallingFakeChat(tag="small")}
+    chats = {name: ToolFakeChat(name=name, named_tools_only=True) for name in ("big", "small")}
     chosen = chats["big"]
-    router = EagleRouter(models=chats, eagle=eagle)
+    router = EagleChatModel(models=chats, eagle=eagle)
     classifier = EagleDecisionModel(eagle=eagle)
     choice = Choice(instructions="pick", criteria={"big": None, "small": None})
     middleware = ModelRouterMiddleware(
@@ -107,10 +106,9 @@ def setup(seed_items: int, embedder: Any = None) -> dict[str, Any]:
         "classifier": lambda q: classifier.invoke({"state": HumanMessage(q),
                                                    "questions": {"route": choice}}),
         "agent_direct": agent_call(agent_direct),
+        "agent_router": agent_call(create_agent(router, tools=[multiply])),
         "agent_middleware": agent_call(agent_middleware),
     }
-    if isinstance(router, BaseChatModel):  # the router is a chat model: agents take it directly
-        variants["agent_router"] = agent_call(create_agent(router, tools=[multiply]))
     return {"eagle": eagle, "variants": variants}
 
 
@@ -185,7 +183,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.barh(names, p50, color="#3b6ea8", label="p50")
     ax.invert_yaxis()
     ax.set_xlabel("ms per call (MiniLM, fresh short question, 2 shared cores)")
-    ax.set_title("EagleRouter / EagleDecisionModel vs the chat model called directly")
+    ax.set_title("EagleChatModel / EagleDecisionModel vs the chat model called directly")
     ax.legend(loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -214,7 +212,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"machine": machine(), "torch_threads": args.torch_threads}
     if not args.no_cold:
         result["cold"] = {v: cold_in_subprocess(v) for v in
-                          ("direct_invoke", "router_invoke", "classifier", "agent_middleware")}
+                          ("direct_invoke", "router_invoke", "classifier", "agent_router",
+                           "agent_middleware")}
     result["warm"] = warm(args.calls, args.seed_items, not args.quiet)
     out = Path(args.out)
     write_json(out / "langchain.json", result)

@@ -1,4 +1,7 @@
-"""eagle_langchain: Eagle routing as a LangChain Runnable, with feedback through callbacks.
+"""eagle_langchain: Eagle routing as a LangChain chat model or Runnable, with feedback through callbacks.
+
+``EagleChatModel`` routes chat models and is a ``BaseChatModel`` (tools, structured output, agents);
+``EagleRouter`` routes any Runnables (chains, LLMs) and returns what they return.
 
 ```python
 from eagle_core import Eagle
@@ -15,6 +18,7 @@ handler.record_feedback(run_id, thumbs=True)
 
 from __future__ import annotations
 
+from eagle_langchain._chat import EagleChatModel
 from eagle_langchain._decision import EagleChoiceAnswer, EagleDecisionModel
 from eagle_langchain._feedback import EagleFeedbackHandler
 from eagle_langchain._judge import AutoJudge, Judgement, parse_verdict
@@ -28,6 +32,7 @@ __all__ = [
     "CONFIGURABLE_KEYS",
     "DEFAULT_INPUT_KEYS",
     "AutoJudge",
+    "EagleChatModel",
     "EagleChoiceAnswer",
     "EagleDecisionModel",
     "EagleFeedbackHandler",

@@ -10,7 +10,7 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 
 from eagle_core import ConfigError, Eagle, InvalidFeedbackError, RouteDecision, UnknownDecisionError
-from eagle_langchain._router import EagleRouter
+from eagle_langchain._routing import RoutingBase
 from eagle_langchain._runs import ANSWERED_EVENT, RoutedRun, RunLRU, as_uuid
 
 __all__ = ["EagleFeedbackHandler"]
@@ -22,7 +22,8 @@ class EagleFeedbackHandler(BaseCallbackHandler):
     """Callback handler that links every run id to the routing decision made inside it.
 
     Pass it in the config of the call (``config={"callbacks": [handler]}``): it sees the router's run
-    (whose metadata carries the decision), every enclosing run (e.g. the whole chain's, whose id the
+    (an ``EagleRouter`` chain run or an ``EagleChatModel`` chat-model run, whose metadata carries the
+    decision), every enclosing run (e.g. the whole chain's, whose id the
     caller chose with ``config["run_id"]`` or got from tracing) and the model's run below it. Any of
     those ids then works for :meth:`record_feedback`.
 
@@ -32,16 +33,18 @@ class EagleFeedbackHandler(BaseCallbackHandler):
     become one pairwise comparison.
 
     Args:
-        eagle: The engine that routed (or the ``EagleRouter``, to use its engine).
+        eagle: The engine that routed (or the ``EagleRouter`` / ``EagleChatModel``, to use its
+            engine).
         max_runs: How many recent routed runs (and as many run-tree links) to remember.
     """
 
     run_inline = True  # cheap bookkeeping, and in order with the run on async paths
 
-    def __init__(self, eagle: Eagle | EagleRouter, *, max_runs: int = 10_000) -> None:
-        if not isinstance(eagle, (Eagle, EagleRouter)):
+    def __init__(self, eagle: Eagle | RoutingBase, *, max_runs: int = 10_000) -> None:
+        if not isinstance(eagle, (Eagle, RoutingBase)):
             raise ConfigError(
-                f"eagle must be an Eagle or an EagleRouter, got {type(eagle).__name__} {eagle!r}"
+                "eagle must be an Eagle or an EagleRouter / EagleChatModel, got "
+                f"{type(eagle).__name__} {eagle!r}"
             )
         if isinstance(max_runs, bool) or not isinstance(max_runs, int) or max_runs < 1:
             raise ConfigError(f"max_runs must be an int >= 1, got {max_runs!r}")
@@ -56,7 +59,7 @@ class EagleFeedbackHandler(BaseCallbackHandler):
     @property
     def engine(self) -> Eagle:
         """The engine feedback goes to."""
-        return self.eagle.engine if isinstance(self.eagle, EagleRouter) else self.eagle
+        return self.eagle.engine if isinstance(self.eagle, RoutingBase) else self.eagle
 
     @property
     def runs(self) -> tuple[RoutedRun, ...]:
@@ -136,6 +139,8 @@ class EagleFeedbackHandler(BaseCallbackHandler):
             return run
         links = self._links.get(key, ())
         runs = [r for r in (self._runs.get(link) for link in dict.fromkeys(links)) if r]
+        # The steps of one agent turn share one decision: that is one answer to rate (the last step's).
+        runs = list({r.decision_id: r for r in runs}.values())
         if not runs:
             raise UnknownDecisionError(
                 f"no routing decision under run id {run_id!s}: pass this handler in the config "

@@ -70,6 +70,10 @@ class RunLRU(Generic[K, V]):
         with self._lock:
             return self._data.get(key, default)
 
+    def pop(self, key: K, default: Any = None) -> Any:
+        with self._lock:
+            return self._data.pop(key, default)
+
     def __contains__(self, key: object) -> bool:
         with self._lock:
             return key in self._data

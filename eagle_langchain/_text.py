@@ -25,7 +25,7 @@ from langchain_core.prompt_values import PromptValue
 
 from eagle_core import InvalidQueryError
 
-__all__ = ["DEFAULT_INPUT_KEYS", "content_text", "output_text", "query_text"]
+__all__ = ["DEFAULT_INPUT_KEYS", "content_text", "input_messages", "output_text", "query_text"]
 
 DEFAULT_INPUT_KEYS: tuple[str, ...] = ("input", "question", "query", "messages")
 """Dict keys tried, in order, when the router has no ``input_key``."""
@@ -96,6 +96,26 @@ def query_text(value: Any, input_key: str | None = None) -> str:
         f"cannot route an input of type {type(value).__name__}; pass a str, a list of messages, "
         "a PromptValue or a dict (with EagleRouter(input_key=...) naming the text)"
     )
+
+
+def input_messages(value: Any, input_key: str | None = None) -> list[BaseMessage] | None:
+    """The conversation in ``value`` (a message list, a ``PromptValue`` or a dict holding one), or
+    ``None`` when it is plain text; used to recognise follow-up steps of an agent turn."""
+    if isinstance(value, Mapping):
+        try:
+            value = _from_dict(value, input_key)
+        except InvalidQueryError:
+            return None
+    if isinstance(value, PromptValue):
+        return value.to_messages()
+    if isinstance(value, BaseMessage):
+        return [value]
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray)):
+        try:
+            return convert_to_messages(value)
+        except (ValueError, TypeError, NotImplementedError):
+            return None
+    return None
 
 
 def output_text(output: Any) -> str:

@@ -5,8 +5,8 @@ each run's latest human message to one of two chat models from the feedback Eagl
 LLM call to classify), keeps that model for every tool-calling step of the run, and the user's
 thumbs on the run go back to the engine by the agent's run id.
 
-The two chat models are offline fakes that call tools deterministically (``ToolCallingFakeChat``
-from the test helpers): put ``ChatOpenAI(model="gpt-4o")`` and ``ChatOpenAI(model="gpt-4o-mini")``
+The two chat models are offline fakes that call tools deterministically (``ToolFakeChat`` from
+the test helpers): put ``ChatOpenAI(model="gpt-4o")`` and ``ChatOpenAI(model="gpt-4o-mini")``
 (or any tool-calling chat models) in their place. Runs in ~30 s, mostly loading MiniLM.
 
     python examples/langchain_agent.py
@@ -28,7 +28,7 @@ from eagle_core import Eagle
 from eagle_langchain import EagleDecisionModel, EagleFeedbackHandler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit_tests" / "langchain"))
-from lc_fakes import ToolCallingFakeChat  # noqa: E402  (offline stand-in for a real chat model)
+from lc_fakes import ToolFakeChat  # noqa: E402  (offline stand-in for a real chat model)
 
 warnings.filterwarnings("ignore", message=".*ModelRouterMiddleware.*beta")
 
@@ -55,7 +55,8 @@ def multiply(a: float, b: float) -> float:
 
 def build(eagle: Eagle) -> Any:
     """The agent: one chat model per run, chosen by Eagle among two labelled choices."""
-    big, small = ToolCallingFakeChat(tag="big"), ToolCallingFakeChat(tag="small")
+    big, small = (ToolFakeChat(name=name, text=f"{name}: happy to help!", named_tools_only=True)
+                  for name in ("big", "small"))
     router = ModelRouterMiddleware(
         choices={
             "big": ModelChoice(model=big, criteria="Multi-step reasoning and tool use."),

@@ -3,86 +3,24 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import BaseChatModel, GenericFakeChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
-
-from eagle_langchain._text import content_text
+from pydantic import Field
 
 
 def fake_chat(text: str) -> GenericFakeChatModel:
     """A chat model that always answers ``text``, streamed word by word."""
     return GenericFakeChatModel(messages=itertools.cycle([text]))
-
-
-class ToolCallingFakeChat(BaseChatModel):
-    """A deterministic tool-calling chat model, offline, answering in two agent steps.
-
-    * a new human message naming a bound tool -> one call of that tool, its number/integer
-      arguments filled in order from the numbers in the message and string arguments with the
-      message text; call ids carry ``tag`` (like a provider's own ids);
-    * a tool result last -> the final answer ``"<tag>: <tool result>"``;
-    * otherwise -> ``"<tag>: <human message>"``.
-
-    ``response_metadata["model_name"]`` is ``tag``, so a test sees which model answered.
-    """
-
-    tag: str
-    """Name of this fake; prefixes its answers and tool-call ids."""
-
-    @property
-    def _llm_type(self) -> str:
-        return "tool-calling-fake"
-
-    def bind_tools(
-        self, tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool], *,
-        tool_choice: str | None = None, **kwargs: Any,
-    ) -> Runnable[Any, AIMessage]:  # fmt: skip
-        if tool_choice is not None:
-            kwargs["tool_choice"] = tool_choice
-        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
-
-    def _generate(
-        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
-        tools: list[dict[str, Any]] | None = None, **kwargs: Any,
-    ) -> ChatResult:  # fmt: skip
-        last = messages[-1]
-        human = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), last)
-        text = content_text(human.content)
-        if isinstance(last, ToolMessage):
-            message = AIMessage(content=f"{self.tag}: {last.content}")
-        elif any(t["function"]["name"] in text for t in tools or ()):
-            message = AIMessage(content="", tool_calls=[self._tool_call(tools, text, len(messages))])
-        else:
-            message = AIMessage(content=f"{self.tag}: {text}")
-        message.response_metadata = {"model_name": self.tag}
-        message.usage_metadata = {"input_tokens": len(messages), "output_tokens": 1,
-                                  "total_tokens": len(messages) + 1}
-        return ChatResult(generations=[ChatGeneration(message=message)])
-
-    def _tool_call(self, tools: list[dict[str, Any]], text: str, step: int) -> dict[str, Any]:
-        functions = [t["function"] for t in tools]
-        function = next(f for f in functions if f["name"] in text)
-        numbers = iter(re.findall(r"-?\d+(?:\.\d+)?", text))
-        args: dict[str, Any] = {}
-        for name, spec in function.get("parameters", {}).get("properties", {}).items():
-            kind = spec.get("type")
-            if kind in ("number", "integer"):
-                value = float(next(numbers, "0"))
-                args[name] = int(value) if kind == "integer" else value
-            elif kind == "string":
-                args[name] = text
-        return {"name": function["name"], "args": args, "id": f"{self.tag}-call-{step}",
-                "type": "tool_call"}
 
 
 class Recorder(BaseCallbackHandler):
@@ -124,3 +62,123 @@ class Recorder(BaseCallbackHandler):
 
     def chat_runs(self) -> list[dict[str, Any]]:
         return [s for s in self.starts if s["kind"] == "chat_model"]
+
+
+# -- a deterministic tool-calling chat model ---------------------------------------------------------
+_NUMBER = re.compile(r"-?\d+")
+_QUOTED = re.compile(r"'([^']+)'|\"([^\"]+)\"")
+
+
+def _human_text(messages: list[BaseMessage]) -> str:
+    for message in reversed(messages):
+        if message.type == "human":
+            return message.text
+    return ""
+
+
+def _fill(schema: dict[str, Any], text: str) -> dict[str, Any]:
+    """Arguments for a tool's JSON schema read from the user's text: numbers in order, a quoted
+    phrase (or the text) for strings."""
+    numbers = iter(int(n) for n in _NUMBER.findall(text))
+    quoted = next((a or b for a, b in _QUOTED.findall(text)), None)
+    args: dict[str, Any] = {}
+    for key, prop in (schema.get("properties") or {}).items():
+        kind = prop.get("type") or next(
+            (p.get("type") for p in prop.get("anyOf", []) if p.get("type") != "null"), "string"
+        )
+        if kind in ("integer", "number"):
+            args[key] = next(numbers, 1)
+        elif kind == "boolean":
+            args[key] = True
+        elif kind == "array":
+            args[key] = []
+        elif kind == "object":
+            args[key] = {}
+        else:
+            args[key] = quoted or f"{key} for: {text[:40]}"
+    return args
+
+
+class ToolFakeChat(BaseChatModel):
+    """Offline chat model that calls bound tools deterministically.
+
+    With tools bound and the user's message last, it calls one tool (the forced ``tool_choice``, else
+    the tool named in the message, else the first) with arguments read from the message; after tool
+    results it answers ``"<name>: done (<result>)"``; otherwise it answers ``text``. Streams word by
+    word, reports usage and ``model_name``. With ``named_tools_only=True`` it calls a tool only when
+    forced or named in the message, else answers at once (a one-step agent turn).
+    """
+
+    name: str = "fake"
+    text: str = "hello from the fake model"
+    calls: list[str] = Field(default_factory=list)
+    """One entry per call: the model name (shared list across copies, to count who answered)."""
+    named_tools_only: bool = False
+    """Call a tool only when ``tool_choice`` forces it or the message names it."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "tool-fake-chat"
+
+    def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Any:
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
+        return self.bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self, schema: Any = None, *, include_raw: bool = False, method: str = "function_calling",
+        strict: bool | None = None, **kwargs: Any,
+    ) -> Any:  # fmt: skip
+        # every method is answered through a forced tool call (the fake has no JSON mode)
+        return super().with_structured_output(schema, include_raw=include_raw, **kwargs)
+
+    def _reply(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> AIMessage:
+        self.calls.append(self.name)
+        tools = kwargs.get("tools") or []
+        text = _human_text(messages)
+        usage = {"input_tokens": sum(len(m.text.split()) for m in messages) or 1}
+        meta = {"model_name": self.name}
+        choice = kwargs.get("tool_choice")
+        if isinstance(choice, dict):
+            choice = choice.get("function", {}).get("name") or choice.get("name")
+        names = [t["function"]["name"] for t in tools]
+        if self.named_tools_only and choice not in names and not any(n in text for n in names):
+            tools = []
+        if tools and messages[-1].type == "human":
+            name = choice if choice in names else next((n for n in names if n in text), names[0])
+            schema = tools[names.index(name)]["function"].get("parameters") or {}
+            call = {"name": name, "args": _fill(schema, text), "id": f"call_{uuid.uuid4().hex[:12]}",
+                    "type": "tool_call"}  # fmt: skip
+            return AIMessage("", tool_calls=[call], response_metadata=meta,
+                             usage_metadata={**usage, "output_tokens": 1,
+                                             "total_tokens": usage["input_tokens"] + 1})
+        if messages[-1].type == "tool":
+            content = f"{self.name}: done ({messages[-1].text})"
+        else:
+            content = self.text
+        for token in stop or ():
+            content = content.split(token)[0] or content
+        out = len(content.split())
+        return AIMessage(content, response_metadata=meta, usage_metadata={
+            **usage, "output_tokens": out, "total_tokens": usage["input_tokens"] + out})
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=self._reply(messages, stop, **kwargs))])
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: Any = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        reply = self._reply(messages, stop, **kwargs)
+        usage = reply.usage_metadata
+        if reply.tool_calls:
+            chunks = [AIMessageChunk("", tool_call_chunks=[
+                {"name": c["name"], "args": json.dumps(c["args"], ensure_ascii=False), "id": c["id"],
+                 "index": i, "type": "tool_call_chunk"} for i, c in enumerate(reply.tool_calls)])]
+        else:
+            chunks = [AIMessageChunk(token) for token in re.findall(r"\S+\s*", reply.text)]
+        chunks[0] = chunks[0].model_copy(update={"usage_metadata": usage})
+        chunks[-1] = chunks[-1].model_copy(update={"response_metadata": reply.response_metadata,
+                                                   "chunk_position": "last"})
+        for chunk in chunks:
+            yield ChatGenerationChunk(message=chunk)

@@ -15,7 +15,7 @@ from langchain.agents.middleware import ModelChoice, ModelRouterMiddleware
 from langchain_core.decisions import Choice, Noul
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import tool
-from lc_fakes import ToolCallingFakeChat
+from lc_fakes import ToolFakeChat
 
 from eagle_core import ConfigError, Eagle, InvalidQueryError, UnknownModelError
 from eagle_core._elo import expected_score
@@ -132,6 +132,8 @@ def test_construction_errors(eagle: Eagle) -> None:
         EagleDecisionModel()
     with pytest.raises(ConfigError, match="label_models must be a dict"):
         EagleDecisionModel(eagle=eagle, label_models={"fast": 3})
+    with pytest.raises(ConfigError, match="'budjet'; did you mean 'budget'"):
+        EagleDecisionModel(eagle=eagle, budjet=0.01)
     with pytest.raises(ConfigError, match="cost_weight or willingness_to_pay, not both"):
         EagleDecisionModel(eagle=eagle, cost_weight=1.0, willingness_to_pay=1.0)
 
@@ -165,12 +167,12 @@ def test_run_metadata_and_async_twin(learned: Eagle, recorder: Any) -> None:
 
 def _agent(eagle: Eagle) -> Any:
     router = ModelRouterMiddleware(
-        choices={"strong": ModelChoice(model=ToolCallingFakeChat(tag="strong"), criteria="hard"),
-                 "cheap": ModelChoice(model=ToolCallingFakeChat(tag="cheap"), criteria="easy")},
+        choices={"strong": ModelChoice(model=ToolFakeChat(name="strong"), criteria="hard"),
+                 "cheap": ModelChoice(model=ToolFakeChat(name="cheap"), criteria="easy")},
         instructions="Pick the model most likely to answer well.",
         classifier=EagleDecisionModel(eagle=eagle),
     )
-    return create_agent(ToolCallingFakeChat(tag="default"), tools=[multiply], middleware=[router])
+    return create_agent(ToolFakeChat(name="default"), tools=[multiply], middleware=[router])
 
 
 @pytest.mark.parametrize("use_async", [False, True])
@@ -185,7 +187,8 @@ def test_agent_keeps_the_route_and_takes_feedback_by_agent_run_id(
     assert isinstance(route, EagleChoiceAnswer) and route.choice == "strong"
     ai = [m for m in state["messages"] if isinstance(m, AIMessage)]
     assert [m.response_metadata["model_name"] for m in ai] == ["strong", "strong"]
-    assert ai[0].tool_calls[0]["id"].startswith("strong-") and ai[-1].content == "strong: 899.0"
+    assert ai[0].tool_calls[0]["args"] == {"a": 29, "b": 31}
+    assert ai[-1].content == "strong: done (899.0)"
     assert handler.get_run(run_id).decision_id == route.decision_id
     before = learned.n_feedback
     assert handler.record_feedback(run_id, thumbs=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -39,10 +40,11 @@ def test_without_fallback_the_error_is_raised_unchanged(
     failing: Callable[..., EagleRouter], recorder: Recorder
 ) -> None:
     router = failing()
+    run_id = uuid.uuid4()
     with pytest.raises(ModelDown, match="cheap is down"):
-        router.invoke("q", config={"callbacks": [recorder]})
+        router.invoke("q", config={"callbacks": [recorder], "run_id": run_id})
     assert any(isinstance(e, ModelDown) for _, e in recorder.errors)
-    (run,) = [r for r in router._runs.values()]
+    run = router.get_run(run_id)
     assert (run.model, run.failed) == (None, ("cheap",))
 
 

@@ -7,6 +7,7 @@ EXPECTED_ALL = [
     "CONFIGURABLE_KEYS",
     "DEFAULT_INPUT_KEYS",
     "AutoJudge",
+    "EagleChatModel",
     "EagleChoiceAnswer",
     "EagleDecisionModel",
     "EagleFeedbackHandler",

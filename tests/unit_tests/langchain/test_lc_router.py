@@ -249,7 +249,7 @@ def test_input_key_selects_the_routing_text(eagle: Eagle) -> None:
 def test_default_engine_is_built_lazily_from_the_model_names(two_models: dict) -> None:
     router = EagleRouter(models=two_models)
     assert router.eagle is None
-    assert router._engine is None  # nothing built or loaded by the constructor
+    assert router._state.engine is None  # nothing built or loaded by the constructor
     assert set(router.engine.models) == {"strong", "cheap"}
     assert router.engine is router.engine
     assert router.invoke("hello").content in {"strong says hello there", "cheap says hi"}
@@ -290,10 +290,30 @@ def test_bad_construction_raises_typed_errors(
         EagleRouter(**kwargs)
 
 
-def test_model_names_must_be_engine_models(eagle: Eagle) -> None:
-    router = EagleRouter(models={"strong": fake_chat("s"), "gpt-9": fake_chat("g")}, eagle=eagle)
-    with pytest.raises(UnknownModelError, match=r"\['gpt-9'\].*add_model"):
+def test_model_names_must_be_engine_models_at_construction(eagle: Eagle) -> None:
+    with pytest.raises(UnknownModelError, match=r"\['gpt-9'\].*add_model.*on_unknown='add'"):
+        EagleRouter(models={"strong": fake_chat("s"), "gpt-9": fake_chat("g")}, eagle=eagle)
+    assert eagle.models == ("strong", "cheap")  # nothing added
+    router = EagleRouter(models={"strong": fake_chat("s"), "gpt-9": fake_chat("g")}, eagle=eagle,
+                         on_unknown="add")
+    assert eagle.models == ("strong", "cheap", "gpt-9")
+    eagle.remove_model("gpt-9")  # removed at runtime: the per-call check names it
+    with pytest.raises(UnknownModelError, match=r"\['gpt-9'\]"):
         router.invoke("q")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [({"fallback_on_eror": True}, "'fallback_on_eror'; did you mean 'fallback_on_error'"),
+     ({"budjet": 1.0}, "did you mean 'budget'"),
+     ({"models": {"strong": 42}}, r"models\['strong'\] must be a Runnable"),
+     ({"eagle": "not an engine"}, "eagle must be an eagle_core.Eagle"),
+     ({"max_retries": -1}, "max_retries must be an int >= 0")],
+)
+def test_misspelled_or_wrong_arguments_fail_at_construction(kwargs: dict, fragment: str) -> None:
+    kwargs = {"models": {"strong": fake_chat("s")}, **kwargs}
+    with pytest.raises(ConfigError, match=fragment):
+        EagleRouter(**kwargs)
 
 
 def test_plain_callables_become_runnables(eagle: Eagle) -> None:
