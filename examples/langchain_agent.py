@@ -3,7 +3,8 @@
 ``create_agent`` with tools; ``ModelRouterMiddleware(classifier=EagleDecisionModel(eagle))`` routes
 each run's latest human message to one of two chat models from the feedback Eagle has learned (no
 LLM call to classify), keeps that model for every tool-calling step of the run, and the user's
-thumbs on the run go back to the engine by the agent's run id.
+thumbs on the run go back to the engine by the agent's run id. Last, the same agent with the router
+itself as its model (``EagleChatModel``), for comparison.
 
 The two chat models are offline fakes that call tools deterministically (``ToolFakeChat`` from
 the test helpers): put ``ChatOpenAI(model="gpt-4o")`` and ``ChatOpenAI(model="gpt-4o-mini")``
@@ -25,7 +26,7 @@ from langchain.agents.middleware import ModelChoice, ModelRouterMiddleware
 from langchain_core.tools import tool
 
 from eagle_core import Eagle
-from eagle_langchain import EagleDecisionModel, EagleFeedbackHandler
+from eagle_langchain import EagleChatModel, EagleDecisionModel, EagleFeedbackHandler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit_tests" / "langchain"))
 from lc_fakes import ToolFakeChat  # noqa: E402  (offline stand-in for a real chat model)
@@ -53,10 +54,16 @@ def multiply(a: float, b: float) -> float:
     return a * b
 
 
-def build(eagle: Eagle) -> Any:
-    """The agent: one chat model per run, chosen by Eagle among two labelled choices."""
+def models() -> tuple[ToolFakeChat, ToolFakeChat]:
+    """Stand-ins for two real tool-calling chat models (a strong, dear one and a cheap one)."""
     big, small = (ToolFakeChat(name=name, text=f"{name}: happy to help!", named_tools_only=True)
                   for name in ("big", "small"))
+    return big, small
+
+
+def build(eagle: Eagle) -> Any:
+    """The agent: one chat model per run, chosen by Eagle among two labelled choices."""
+    big, small = models()
     router = ModelRouterMiddleware(
         choices={
             "big": ModelChoice(model=big, criteria="Multi-step reasoning and tool use."),
@@ -106,9 +113,23 @@ def main(embedder: Any = None) -> dict[str, Any]:
     print("\nA word problem with a budget of $0.001 per call (config['configurable']):")
     cheap = run(agent, handler, runs[0]["messages"][0].content,
                 configurable={"eagle_budget": 0.001})
+    print("\nThe router as the agent's model instead (EagleChatModel: routes every new human message,")
+    print("keeps that model for the turn's tool steps, names it in response_metadata['eagle']):")
+    chat_router = EagleChatModel(models=dict(zip(("big", "small"), models(), strict=True)),
+                                 eagle=eagle)
+    agent_on_router = create_agent(chat_router, tools=[multiply])
+    routed = []
+    for question in NEW[:2]:
+        run_id = uuid.uuid4()
+        state = agent_on_router.invoke({"messages": [("human", question)]},
+                                       config={"run_id": run_id, "callbacks": [handler]})
+        answered = [m.response_metadata["eagle"]["model"] for m in state["messages"] if m.type == "ai"]
+        print(f"{question[:48]!r:52} -> {answered} ({state['messages'][-1].content!r})")
+        handler.record_feedback(run_id, thumbs=True)
+        routed.append(answered)
     print(f"\nGlobal ratings: { {m: round(r, 1) for m, r in eagle.ratings.items()} }, "
           f"{eagle.n_feedback} feedback events")
-    return {"first": first, "runs": runs, "cheap": cheap, "eagle": eagle}
+    return {"first": first, "runs": runs, "cheap": cheap, "routed": routed, "eagle": eagle}
 
 
 if __name__ == "__main__":

@@ -22,5 +22,6 @@ def test_agent_example_runs(embedder: Any, capsys: Any) -> None:
     assert hard[1].response_metadata["model_name"] == "big" and hard[-1].content == "big: done (252.0)"
     assert [m.type for m in out["runs"][1]["messages"]] == ["human", "ai"]  # chit-chat: one step
     assert out["cheap"]["route"].choice == "small"  # the per-call budget excludes big
-    assert out["eagle"].n_feedback == 48 + 4  # past comparisons + one thumb per rated run
+    assert out["routed"] == [["big", "big"], ["small"]]  # EagleChatModel: one model per turn
+    assert out["eagle"].n_feedback == 48 + 4 + 2  # past comparisons + one thumb per rated run
     assert "After 48 past comparisons" in capsys.readouterr().out
