@@ -42,14 +42,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests" / "unit_tests" / "langchain"))
 
 from _common import machine, percentiles, write_json  # noqa: E402
+from bench_core import FRESH as TEMPLATES  # noqa: E402  (the core benchmark's short questions)
+from bench_core import WORDS  # noqa: E402
 
-TEMPLATES = [
-    "How do I {} a linked list in Rust?", "Write a haiku about {}.", "What is the capital of {}?",
-    "Explain {} to a ten-year-old.", "Summarise the plot of {} in two lines.",
-    "Give three tips for {} on a budget.", "Translate '{}' into French.", "Is {} a prime number?",
-]
-WORDS = ["reversing", "autumn", "Peru", "entropy", "Hamlet", "travelling", "good morning", "2027",
-         "sorting", "the sea", "Kenya", "gravity", "Dune", "cooking", "thank you", "91"]
 BASELINES = {"engine_route": None, "router_invoke": "direct_invoke", "classifier": None,
              "agent_middleware": "agent_direct", "agent_router": "agent_direct"}
 
@@ -166,10 +161,12 @@ def warm(calls: int, seed_items: int, progress: bool) -> dict[str, Any]:
                               "n_neighbors": eagle.settings.n_neighbors,
                               "latency": {name: percentiles(t) for name, t in times.items()},
                               "minilm_embedding_only": percentiles(embed_only), "overhead": {}}
+    result["overhead_beyond_minilm"] = {}
     for name, base in BASELINES.items():
-        if name in times:
-            diff = np.subtract(times[name], times[base]) if base else np.asarray(times[name])
-            result["overhead"][name] = {"baseline": base, **percentiles(diff)}
+        diff = np.subtract(times[name], times[base]) if base else np.asarray(times[name])
+        result["overhead"][name] = {"baseline": base, **percentiles(diff)}
+        # what routing adds besides the one MiniLM embedding, timed in the same iteration
+        result["overhead_beyond_minilm"][name] = percentiles(diff - np.asarray(embed_only))
     return result
 
 
@@ -253,6 +250,8 @@ def report(result: dict[str, Any]) -> None:
         print(f"overhead {name:17} (vs {p['baseline']}) p50 {p['p50_ms']:6.2f} ms  "
               f"p99 {p['p99_ms']:6.2f} ms")
     print(f"MiniLM alone p50 {warm_['minilm_embedding_only']['p50_ms']:.2f} ms")
+    for name, p in warm_["overhead_beyond_minilm"].items():
+        print(f"overhead beyond MiniLM {name:17} p50 {p['p50_ms']:6.2f} ms")
     for name, c in result.get("cold", {}).items():
         print(f"cold {name:17} build {c['build_ms']:8.1f} ms + first call {c['first_call_ms']:7.1f} ms "
               f"(second {c['second_call_ms']:.1f} ms; imports {c['imports_s']:.1f} s)")
