@@ -74,7 +74,8 @@ class EagleDecisionModel(BaseDecisionModel):
       cheaper label than the most probable one);
     * ``probabilities``: :func:`luce_probabilities` of the models' combined ratings
       (P*global + (1-P)*local): the chance, under the Bradley-Terry model ELO fits, that each label's
-      model gives the preferred answer. They sum to 1 and are uniform before any feedback;
+      model gives the preferred answer. They sum to 1, are uniform before any feedback, and were
+      calibrated (slightly under-confident) on RouterBench validation pairs (docs/BENCHMARKS.md);
     * ``confidence``: the probability of the chosen label.
 
     **Feedback by run id.** The classification run's metadata carries the decision (``eagle_decision``,
