@@ -74,7 +74,8 @@ class Attempts:
         if not isinstance(exc, self.owner.exceptions_to_handle):
             self.owner._settle(self.run_id, None, self.failures)
             raise exc
-        self.owner._log_failure(name, exc)
+        if len(self.failures) < len(self.names):
+            self.owner._log_failure(name, exc)
 
     def give_up(self) -> None:
         """Every attempt failed: raise the first model's error, the others attached as notes."""

@@ -6,8 +6,10 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import aclosing, closing
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from uuid import UUID
 
 from langchain_core.callbacks import (
     AsyncCallbackManager,
@@ -33,6 +35,15 @@ __all__ = ["EagleChatModel"]
 _ROUTE_KWARG = "eagle_route"
 """Call keyword carrying a pre-made plan from ``invoke``/``stream`` down to ``_generate``/``_stream``."""
 _FORWARDED = ("temperature", "max_tokens", "timeout")
+
+
+@dataclass(frozen=True)
+class _Routed:
+    """A call routed before its run started (see ``EagleChatModel._pre_route``)."""
+
+    plan: Plan
+    run_id: UUID | None = None
+    config: RunnableConfig | None = None
 
 
 def chat_model_inside(model: Any) -> BaseChatModel | None:
@@ -135,8 +146,8 @@ class EagleChatModel(RoutingBase, BaseChatModel):
         }
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        plan = self._state.plans.get(kwargs.get(_ROUTE_KWARG)) if self._state else None
-        name = kwargs.get("model") or (plan.first if plan is not None else "eagle")
+        routed = self._state.plans.get(kwargs.get(_ROUTE_KWARG)) if self._state else None
+        name = kwargs.get("model") or (routed.plan.first if routed is not None else "eagle")
         params = LangSmithParams(ls_provider="eagle", ls_model_name=name, ls_model_type="chat")
         temperature = kwargs.get("temperature", self.temperature)
         max_tokens = kwargs.get("max_tokens", self.max_tokens)
@@ -206,15 +217,19 @@ class EagleChatModel(RoutingBase, BaseChatModel):
             return config, kwargs
         messages = self._convert_input(input).to_messages()
         plan = self._plan(messages, config, kwargs.pop("model", None))
-        token = uuid.uuid4().hex
-        self._state.plans[token] = plan
         metadata = {
             **(config.get("metadata") or {}),
             "eagle_model": plan.first,
             "eagle_decision_id": plan.decision.decision_id,
             "eagle_decision": plan.decision.to_dict(),
         }
-        return RunnableConfig(**{**config, "metadata": metadata}), {**kwargs, _ROUTE_KWARG: token}
+        # The run id is fixed here: BaseChatModel.stream does not hand _stream its run manager, so
+        # the chosen model's run is parented from this id and config instead.
+        config = RunnableConfig(**{**config, "metadata": metadata})
+        config["run_id"] = config.get("run_id") or uuid.uuid4()
+        token = uuid.uuid4().hex
+        self._state.plans[token] = _Routed(plan, config["run_id"], config)
+        return config, {**kwargs, _ROUTE_KWARG: token}
 
     def invoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, *,
@@ -246,31 +261,39 @@ class EagleChatModel(RoutingBase, BaseChatModel):
             yield chunk
 
     # -- the calls: one attempt loop (eagle_langchain._attempts) -------------------------------------
-    def _take_plan(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> Plan:
-        """The plan ``invoke``/``stream`` made, or (``generate`` called directly) a new one."""
-        plan = self._state.plans.pop(kwargs.pop(_ROUTE_KWARG, None))
+    def _take(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> _Routed:
+        """What ``invoke``/``stream`` routed, or (``generate`` called directly) a new plan."""
+        routed = self._state.plans.pop(kwargs.pop(_ROUTE_KWARG, None))
         force = kwargs.pop("model", None)
-        return plan if plan is not None else self._plan(messages, ensure_config(), force)
-
-    def _call_args(
-        self, run_manager: Any, stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> tuple[RunnableConfig, dict[str, Any]]:
-        """Child config under this run (without the ranking) and the chosen model's call kwargs."""
-        config = RunnableConfig()
-        if run_manager is not None:
-            config["callbacks"] = _child_manager(run_manager)
-        forwarded = {k: getattr(self, k) for k in _FORWARDED if getattr(self, k) is not None}
-        stop = stop if stop is not None else self.stop
-        return config, {**forwarded, **({"stop": stop} if stop else {}), **kwargs}
+        return routed if routed is not None else _Routed(self._plan(messages, ensure_config(), force))
 
     def _attempts(
         self, messages: list[BaseMessage], stop: list[str] | None, run_manager: Any,
-        kwargs: dict[str, Any],
+        kwargs: dict[str, Any], *, is_async: bool = False,
     ) -> tuple[Attempts, Callable[[str], RunnableConfig], dict[str, Any]]:  # fmt: skip
-        plan = self._take_plan(messages, kwargs)
-        config, call_kwargs = self._call_args(run_manager, stop, kwargs)
-        run_id = run_manager.run_id if run_manager is not None else uuid.uuid4()
-        attempts = Attempts(self, run_id, plan, messages, config)
+        """The attempts of this call, each model's config (a child of this run) and call kwargs."""
+        routed = self._take(messages, kwargs)
+        run_id = run_manager.run_id if run_manager is not None else routed.run_id
+        config = RunnableConfig()
+        if run_manager is not None:
+            config["callbacks"] = _child_manager(
+                run_manager.inheritable_handlers, run_manager.inheritable_tags,
+                run_manager.inheritable_metadata, run_id, is_async,
+            )  # fmt: skip
+        elif routed.config is not None:
+            parent = (AsyncCallbackManager if is_async else CallbackManager).configure(
+                inheritable_callbacks=routed.config.get("callbacks"),
+                inheritable_tags=routed.config.get("tags"),
+                inheritable_metadata=routed.config.get("metadata"),
+            )
+            config["callbacks"] = _child_manager(
+                parent.inheritable_handlers, parent.inheritable_tags, parent.inheritable_metadata,
+                run_id, is_async,
+            )  # fmt: skip
+        attempts = Attempts(self, run_id or uuid.uuid4(), routed.plan, messages, config)
+        forwarded = {k: getattr(self, k) for k in _FORWARDED if getattr(self, k) is not None}
+        stop = stop if stop is not None else self.stop
+        call_kwargs = {**forwarded, **({"stop": stop} if stop else {}), **kwargs}
 
         def model_config(name: str) -> RunnableConfig:
             return RunnableConfig(**config, metadata={"eagle_model": name})
@@ -298,7 +321,9 @@ class EagleChatModel(RoutingBase, BaseChatModel):
     ) -> ChatResult:  # fmt: skip
         if _ROUTE_KWARG not in kwargs:  # generate() called directly: route off the event loop
             kwargs[_ROUTE_KWARG] = await asyncio.to_thread(self._token_for, messages, kwargs)
-        attempts, model_config, call_kwargs = self._attempts(messages, stop, run_manager, kwargs)
+        attempts, model_config, call_kwargs = self._attempts(
+            messages, stop, run_manager, kwargs, is_async=True
+        )
 
         def call(name: str) -> AsyncIterator[Any]:
             model = self.models[name]
@@ -330,7 +355,9 @@ class EagleChatModel(RoutingBase, BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:  # fmt: skip
         if _ROUTE_KWARG not in kwargs:
             kwargs[_ROUTE_KWARG] = await asyncio.to_thread(self._token_for, messages, kwargs)
-        attempts, model_config, call_kwargs = self._attempts(messages, stop, run_manager, kwargs)
+        attempts, model_config, call_kwargs = self._attempts(
+            messages, stop, run_manager, kwargs, is_async=True
+        )
 
         def call(name: str) -> AsyncIterator[Any]:
             return self.models[name].astream(messages, model_config(name), **call_kwargs)
@@ -343,23 +370,23 @@ class EagleChatModel(RoutingBase, BaseChatModel):
 
     def _token_for(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> str:
         token = uuid.uuid4().hex
-        self._state.plans[token] = self._plan(messages, ensure_config(), kwargs.pop("model", None))
+        plan = self._plan(messages, ensure_config(), kwargs.pop("model", None))
+        self._state.plans[token] = _Routed(plan)
         return token
 
 
-def _child_manager(run_manager: Any) -> CallbackManager | AsyncCallbackManager:
+def _child_manager(
+    handlers: list[Any], tags: list[str], metadata: dict[str, Any], parent: UUID | None,
+    is_async: bool,
+) -> CallbackManager | AsyncCallbackManager:  # fmt: skip
     """Callbacks for the chosen model's run, a child of this run: inherited handlers, tags and
     metadata (without the ranking, which stays on this run). Tagged ``nostream`` so LangGraph's
     ``stream_mode="messages"`` streams this model's tokens once, not the inner run's copy too."""
-    is_async = isinstance(run_manager, AsyncCallbackManagerForLLMRun)
-    child = (AsyncCallbackManager if is_async else CallbackManager)(
-        handlers=[], parent_run_id=run_manager.run_id
-    )
-    child.set_handlers(run_manager.inheritable_handlers)
-    child.add_tags(run_manager.inheritable_tags)
+    child = (AsyncCallbackManager if is_async else CallbackManager)(handlers=[], parent_run_id=parent)
+    child.set_handlers(handlers)
+    child.add_tags(tags)
     child.add_tags(["nostream"], inherit=False)
-    metadata = {k: v for k, v in run_manager.inheritable_metadata.items() if k != "eagle_decision"}
-    child.add_metadata(metadata)
+    child.add_metadata({k: v for k, v in metadata.items() if k != "eagle_decision"})
     return child
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.runnables.config import var_child_runnable_config
 
 from eagle_core import ConfigError, Eagle, InvalidFeedbackError, RouteDecision, UnknownDecisionError
 from eagle_langchain._routing import RoutingBase
@@ -71,6 +72,8 @@ class EagleFeedbackHandler(BaseCallbackHandler):
         self, run_id: UUID, parent_run_id: UUID | None, metadata: Mapping[str, Any] | None
     ) -> None:
         metadata = metadata or {}
+        if parent_run_id is None:
+            parent_run_id = _context_parent(run_id)
         decision = metadata.get("eagle_decision")
         with self._lock:
             self._parents[run_id] = parent_run_id
@@ -141,6 +144,9 @@ class EagleFeedbackHandler(BaseCallbackHandler):
         runs = [r for r in (self._runs.get(link) for link in dict.fromkeys(links)) if r]
         # The steps of one agent turn share one decision: that is one answer to rate (the last step's).
         runs = list({r.decision_id: r for r in runs}.values())
+        answered = [r for r in runs if r.model is not None]
+        if len(runs) > 1 and len(answered) == 1:  # e.g. with_fallbacks: rate the answer given
+            runs = answered
         if not runs:
             raise UnknownDecisionError(
                 f"no routing decision under run id {run_id!s}: pass this handler in the config "
@@ -233,3 +239,15 @@ class EagleFeedbackHandler(BaseCallbackHandler):
         except UnknownDecisionError:
             method, args, kwargs = self._plan(run_id, given, by_text=True)
             return await getattr(self.engine, "a" + method)(*args, **kwargs)
+
+
+def _context_parent(run_id: UUID) -> UUID | None:
+    """The run whose child config is current, for a run that started without a parent.
+
+    ``RunnableWithFallbacks`` (langchain-core 1.8) hands its children the caller's config and sets
+    its own child config only as the context, so their runs start as roots; linking them to the
+    context's run lets feedback by the fallbacks' (outer) run id find the model that answered.
+    """
+    config = var_child_runnable_config.get() or {}
+    parent = getattr(config.get("callbacks"), "parent_run_id", None)
+    return parent if parent != run_id else None

@@ -47,9 +47,11 @@ _SPECS = (
 
 
 class EagleRouter(RoutingBase, RunnableSerializable[Any, Any]):
-    """Route each input to the model Eagle ranks best, and behave exactly like that model.
+    """Route each input to the Runnable Eagle ranks best, and behave exactly like that Runnable.
 
-    Drop it where a chat model goes: ``prompt | EagleRouter(models=...) | StrOutputParser()``. Every
+    For chat models use :class:`EagleChatModel`, which *is* a chat model (``bind_tools``,
+    ``with_structured_output``, agents); this router takes any Runnables (chains, LLMs, lambdas) and
+    returns whatever they return: ``prompt | EagleRouter(models=...) | StrOutputParser()``. Every
     call embeds the input's text (see :func:`eagle_langchain.query_text` for which text), asks the
     engine for a decision, then runs the chosen model as a child run with the caller's config
     (callbacks, tags, metadata), streaming its chunks through untouched.
@@ -65,11 +67,15 @@ class EagleRouter(RoutingBase, RunnableSerializable[Any, Any]):
     ``eagle_cost_weight``, ``eagle_willingness_to_pay``, ``eagle_budget`` (override the fields of the
     same name for that call; ``None`` clears one). Other ``eagle_*`` keys raise ``ConfigError``.
 
-    **Failures.** A model's error propagates unchanged. With ``fallback_on_error=True`` the next
-    models of the ranking (within budget) are tried in order, and if all fail the chosen model's error
-    is raised with the others attached as notes. When streaming, a fallback happens only if the model
-    fails before its first chunk. A failure is **not** feedback unless ``failure_feedback=True``:
-    then each failing model is recorded as losing to the model that answered.
+    **One model per agent turn.** For message inputs whose last human message is followed by an
+    answer of this router (an agent's follow-up step), the model that answered goes on (``sticky``).
+
+    **Failures.** A model's error propagates unchanged (after ``max_retries`` retries, if set). With
+    ``fallback_on_error=True`` the next models of the ranking (within budget) are tried in order, and
+    if all fail the chosen model's error is raised with the others attached as notes. When streaming,
+    a retry or fallback happens only if the model fails before its first chunk. A failure is **not**
+    feedback unless ``failure_feedback=True``: then each failing model is recorded as losing to the
+    model that answered.
 
     Example:
         ```python

@@ -29,10 +29,10 @@ def current_turn(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     return []
 
 
-def turn_answer(
-    messages: Sequence[BaseMessage], by_tool_call: Mapping[str, tuple[str, str]]
-) -> tuple[str, str] | None:
-    """``(model, decision_id)`` that answered the current turn so far, or ``None`` on its first step."""
+def turn_answer(messages: Sequence[BaseMessage], by_tool_call: Any) -> tuple[str, str] | None:
+    """``(model, decision_id)`` that answered the current turn so far, or ``None`` on its first step.
+
+    ``by_tool_call``: tool-call id -> ``(model, decision_id)`` (anything with ``.get``)."""
     turn = current_turn(messages)
     for message in reversed(turn):
         if isinstance(message, AIMessage):
@@ -40,8 +40,9 @@ def turn_answer(
             if isinstance(meta, Mapping) and meta.get("model") and meta.get("decision_id"):
                 return str(meta["model"]), str(meta["decision_id"])
     for message in reversed(turn):
-        if isinstance(message, ToolMessage) and message.tool_call_id in by_tool_call:
-            return by_tool_call[message.tool_call_id]
+        found = by_tool_call.get(message.tool_call_id) if isinstance(message, ToolMessage) else None
+        if found is not None:
+            return found
     return None
 
 

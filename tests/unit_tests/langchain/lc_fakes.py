@@ -112,7 +112,7 @@ class ToolFakeChat(BaseChatModel):
     name: str = "fake"
     text: str = "hello from the fake model"
     calls: list[str] = Field(default_factory=list)
-    """One entry per call: the model name (shared list across copies, to count who answered)."""
+    """One entry per call of this model (and of its ``bind`` / ``bind_tools`` wrappers)."""
     named_tools_only: bool = False
     """Call a tool only when ``tool_choice`` forces it or the message names it."""
 
