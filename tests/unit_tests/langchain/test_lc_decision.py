@@ -58,11 +58,11 @@ def test_luce_is_elo_expected_score_for_two_and_sums_to_one() -> None:
     assert math.fsum(many.values()) == pytest.approx(1.0)
     assert many["d"] == pytest.approx(1.0)  # no overflow far from the others
     assert luce_probabilities({"a": 1500.0, "b": 1500.0}) == {"a": 0.5, "b": 0.5}
-    # dropping a label renormalises the others (Luce's choice axiom)
+    # 100 rating points = odds x 10^(1/4), whatever the other labels (Luce's choice axiom)
+    odds = 10 ** (100 / 400)
     three = luce_probabilities({"a": 1600.0, "b": 1500.0, "c": 1400.0})
-    assert three["a"] / three["b"] == pytest.approx(two_ratio := 10 ** (100 / 400))
-    assert luce_probabilities({"a": 1600.0, "b": 1500.0})["a"] == pytest.approx(
-        two_ratio / (1 + two_ratio))
+    assert three["a"] / three["b"] == pytest.approx(odds)
+    assert luce_probabilities({"a": 1600.0, "b": 1500.0})["a"] == pytest.approx(odds / (1 + odds))
 
 
 def test_answers_from_learned_ratings(learned: Eagle) -> None:
