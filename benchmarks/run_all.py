@@ -7,6 +7,10 @@ Steps, each in its own process (so RSS and timings do not leak between them):
 * ``contention``: benchmarks/bench_contention.py, route latency of one engine with 4 router + 4
   writer threads on a ``chroma run`` server (issue 15); ``--compare-tree ../main`` adds another
   code tree side by side;
+* ``langchain``: benchmarks/bench_langchain.py, what EagleRouter / EagleDecisionModel add to a chat
+  model call and to an agent step, warm (p50 / p99) and cold (issue 14);
+* ``calibrate-decision``: benchmarks/calibrate_decision.py, are EagleDecisionModel's Bradley-Terry
+  probabilities calibrated (RouterBench validation pairs; needs the data; ~1 min);
 * ``consistency`` / ``consistency-recommended``: benchmarks/bench_consistency.py, routing quality of
   the multi-process replay order against arrival-order ELO on RouterBench, with ``EagleConfig()``
   and with the evaluation's validated settings (issue 7; needs the data);
@@ -38,8 +42,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 STEPS = (
-    "core", "load", "contention", "consistency", "consistency-recommended", "eval", "tune", "select",
-    "splits", "unseen-routerbench", "unseen-arena", "poison",
+    "core", "load", "contention", "langchain", "calibrate-decision", "consistency",
+    "consistency-recommended", "eval", "tune", "select", "splits", "unseen-routerbench", "unseen-arena",
+    "poison",
 )
 
 
@@ -61,18 +66,22 @@ def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str
         "contention": [py, str(HERE / "bench_contention.py"), "--out", str(out),
                        "--trees", str(REPO), *([args.compare_tree] if args.compare_tree else []),
                        *(["--seconds", "10", "--quiet-seconds", "5"] if quick else [])],
+        "langchain": [py, str(HERE / "bench_langchain.py"), "--out", str(out),
+                      *(["--calls", "50", "--seed-items", "100"] if quick else [])],
     }
     if data is None:
         why = ("skipped: no data (set EAGLE_DATA_DIR to the folder holding routerbench/, or place it at "
                "../shared/data; see docs/DATA.md)")
-        for step in STEPS[3:]:
-            cmds[step] = why
+        for step in STEPS:
+            cmds.setdefault(step, why)  # the steps that need no data are already there
         return cmds
     consistency = [py, str(HERE / "bench_consistency.py"), "--out", str(out), "--data", str(data),
                    "--shuffles", "2" if quick else "5"]
     # the shipped defaults are the validated ("recommended") settings; compare with the paper's K=32
     cmds["consistency"] = [*consistency, "--config", "paper"]
     cmds["consistency-recommended"] = [*consistency, "--config", "recommended"]
+    cmds["calibrate-decision"] = [py, str(HERE / "calibrate_decision.py"), "--out", str(out),
+                                  "--data", str(data / "routerbench")]
     cmds["eval"] = [py, "-m", "eagle_core.cli", "bench", "--data", str(data), "--out", str(out / "eval"),
                     *(["--limit", "300", "--no-online"] if quick else [])]
     routerbench = str(data / "routerbench")

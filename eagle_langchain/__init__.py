@@ -19,6 +19,7 @@ handler.record_feedback(run_id, thumbs=True)
 from __future__ import annotations
 
 from eagle_langchain._chat import EagleChatModel
+from eagle_langchain._decision import EagleChoiceAnswer, EagleDecisionModel
 from eagle_langchain._feedback import EagleFeedbackHandler
 from eagle_langchain._judge import AutoJudge, Judgement, parse_verdict
 from eagle_langchain._replay import ReplayChatModel, ResponseNotFoundError
@@ -32,6 +33,8 @@ __all__ = [
     "DEFAULT_INPUT_KEYS",
     "AutoJudge",
     "EagleChatModel",
+    "EagleChoiceAnswer",
+    "EagleDecisionModel",
     "EagleFeedbackHandler",
     "EagleRouter",
     "Judgement",

@@ -105,13 +105,16 @@ class ToolFakeChat(BaseChatModel):
     With tools bound and the user's message last, it calls one tool (the forced ``tool_choice``, else
     the tool named in the message, else the first) with arguments read from the message; after tool
     results it answers ``"<name>: done (<result>)"``; otherwise it answers ``text``. Streams word by
-    word, reports usage and ``model_name``.
+    word, reports usage and ``model_name``. With ``named_tools_only=True`` it calls a tool only when
+    forced or named in the message, else answers at once (a one-step agent turn).
     """
 
     name: str = "fake"
     text: str = "hello from the fake model"
     calls: list[str] = Field(default_factory=list)
     """One entry per call of this model (and of its ``bind`` / ``bind_tools`` wrappers)."""
+    named_tools_only: bool = False
+    """Call a tool only when ``tool_choice`` forces it or the message names it."""
 
     @property
     def _llm_type(self) -> str:
@@ -136,11 +139,13 @@ class ToolFakeChat(BaseChatModel):
         text = _human_text(messages)
         usage = {"input_tokens": sum(len(m.text.split()) for m in messages) or 1}
         meta = {"model_name": self.name}
+        choice = kwargs.get("tool_choice")
+        if isinstance(choice, dict):
+            choice = choice.get("function", {}).get("name") or choice.get("name")
+        names = [t["function"]["name"] for t in tools]
+        if self.named_tools_only and choice not in names and not any(n in text for n in names):
+            tools = []
         if tools and messages[-1].type == "human":
-            choice = kwargs.get("tool_choice")
-            if isinstance(choice, dict):
-                choice = choice.get("function", {}).get("name") or choice.get("name")
-            names = [t["function"]["name"] for t in tools]
             name = choice if choice in names else next((n for n in names if n in text), names[0])
             schema = tools[names.index(name)]["function"].get("parameters") or {}
             call = {"name": name, "args": _fill(schema, text), "id": f"call_{uuid.uuid4().hex[:12]}",

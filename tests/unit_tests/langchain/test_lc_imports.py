@@ -8,6 +8,8 @@ EXPECTED_ALL = [
     "DEFAULT_INPUT_KEYS",
     "AutoJudge",
     "EagleChatModel",
+    "EagleChoiceAnswer",
+    "EagleDecisionModel",
     "EagleFeedbackHandler",
     "EagleRouter",
     "Judgement",
