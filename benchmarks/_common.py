@@ -68,6 +68,16 @@ def synthetic_scores(i: int, clusters: int, rng: np.random.Generator) -> dict[st
     return {m: float(rng.random() < (0.8 if m == strong else 0.45)) for m in names}
 
 
+def load_or_exit(name: str, data: str | None, script: str) -> Any:
+    """``eagle_core.datasets.load_dataset(name, data)``, or exit naming the script and what is missing."""
+    from eagle_core.datasets import DatasetError, load_dataset
+
+    try:
+        return load_dataset(name, data)
+    except DatasetError as exc:
+        raise SystemExit(f"{script}: {exc}") from None
+
+
 def percentiles(values_ms: Sequence[float]) -> dict[str, float]:
     arr = np.asarray(values_ms, dtype=float)
     return {"p50_ms": float(np.percentile(arr, 50)), "p99_ms": float(np.percentile(arr, 99)),

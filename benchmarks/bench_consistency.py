@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine, write_json  # noqa: E402
+from _common import load_or_exit, machine, write_json  # noqa: E402
 
 
 def two_writer_order(n: int, skew: float, rng: np.random.Generator) -> np.ndarray:
@@ -84,16 +84,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     from eagle_core import EagleConfig
-    from eagle_core.datasets import DatasetError, load_dataset
     from eagle_core.evaluation import CachedEmbedder
     from eagle_core.evaluation._eagle_numpy import NumpyEagleRouter, score_pairs
     from eagle_core.evaluation._eagle_router import EngineEagleRouter
     from eagle_core.evaluation._protocol import evaluate_subset
 
-    try:
-        ds = load_dataset("routerbench", args.data)
-    except DatasetError as exc:
-        raise SystemExit(f"bench_consistency: {exc}") from None
+    ds = load_or_exit("routerbench", args.data, "bench_consistency")
     X = CachedEmbedder(progress=not args.quiet)(list(ds.prompts))
     if args.config == "recommended":
         from eagle_core.evaluation._eagle_router import RECOMMENDED

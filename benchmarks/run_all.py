@@ -15,7 +15,9 @@ Steps, each in its own process (so RSS and timings do not leak between them):
 * ``select``: benchmarks/select_eagle.py, the fresh validation folds that chose ``EagleConfig()``'s
   P, N and local K (~10 min);
 * ``splits``: benchmarks/split_seeds.py, the protocol re-run on other 70/30 split seeds (read only);
-* ``unseen-routerbench`` / ``unseen-arena``: the UniRoute unseen-model evaluation (issue 6).
+* ``unseen-routerbench`` / ``unseen-arena``: the UniRoute unseen-model evaluation (issue 6);
+* ``poison``: benchmarks/bench_poison.py, one source's flood of rigged votes with the per-source
+  defence off and on (issue 15, ~4 min).
   (``benchmarks/select_uniroute.py``, which chose UniRoute's procedure, is run on its own: ~15 min.)
 
 Usage: ``python benchmarks/run_all.py [--only core load ...] [--quick] [--out bench-out]``
@@ -37,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 STEPS = (
     "core", "load", "contention", "consistency", "consistency-recommended", "eval", "tune", "select",
-    "splits", "unseen-routerbench", "unseen-arena",
+    "splits", "unseen-routerbench", "unseen-arena", "poison",
 )
 
 
@@ -85,6 +87,8 @@ def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str
                                   "--trials", "3" if quick else "30"]
     cmds["unseen-arena"] = [*unseen, "--data", str(data / "arena_bench"), "--out", str(out / "unseen-arena"),
                             "--trials", "20" if quick else "400"]
+    cmds["poison"] = [py, str(HERE / "bench_poison.py"), "--data", str(data), "--out", str(out),
+                      *(["--quick"] if quick else [])]
     return cmds
 
 

@@ -5,6 +5,7 @@ Framework-free: never imports LangChain or LlamaIndex.
 
 from __future__ import annotations
 
+from eagle_core._audit import Audit, AuditNeighbour, SourceInfluence
 from eagle_core._config import EagleConfig
 from eagle_core._costs import TokenCost
 from eagle_core._decision import ModelScore, RouteDecision
@@ -30,6 +31,8 @@ __version__ = "0.1.0"
 """The one version string of the distribution (pyproject.toml reads it)."""
 
 __all__ = [
+    "Audit",
+    "AuditNeighbour",
     "ColdStartEstimator",
     "ConfigError",
     "Eagle",
@@ -46,6 +49,7 @@ __all__ = [
     "ModelScore",
     "RouteDecision",
     "SentenceTransformerEmbedder",
+    "SourceInfluence",
     "StoreMismatchError",
     "StoreUnavailableError",
     "TokenCost",

@@ -21,6 +21,7 @@ from eagle_core._config import EagleConfig
 from eagle_core._decision import ModelScore, RouteDecision
 from eagle_core._elo import Pair, normalize, replay
 from eagle_core._errors import ConfigError
+from eagle_core._numbers import is_finite_number
 
 if TYPE_CHECKING:
     from eagle_core.uniroute import ColdStartEstimator
@@ -59,8 +60,7 @@ def check_rule(wtp: Any, cost_weight: Any, budget: Any) -> None:
     for label, value in (("willingness_to_pay", wtp), ("cost_weight", cost_weight), ("budget", budget)):
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or value < 0:
+        if not is_finite_number(value) or value < 0:
             raise ConfigError(f"{label} must be a finite number >= 0, got {value!r}")
     if wtp is not None and cost_weight is not None:
         raise ConfigError(

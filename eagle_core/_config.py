@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from eagle_core._errors import ConfigError
+from eagle_core._numbers import is_finite_number, is_number
 
 __all__ = ["EagleConfig"]
 
@@ -52,6 +53,19 @@ class EagleConfig:
     """How many recent decisions are remembered for ``record_feedback(decision_id, ...)``."""
     embedding_cache_size: int = 4096
     """How many query embeddings are cached by text (one embedding per route+feedback cycle)."""
+    source_defence: bool = True
+    """Bound what one feedback ``source`` (user, tenant, API key) can do: its global and local
+    budgets below, a share of the neighbour slots, and duplicates counted once. Feedback with
+    ``source=None`` (the operator's own) is never limited. ``False`` counts every source in full."""
+    source_budget: float = 20.0
+    """Units (one unit = the most a comparison or a thumb moves one model) a source may spend on
+    the global ratings; it then moves any global rating by at most ``global_k * source_budget``."""
+    source_local_budget: float = 10.0
+    """Units one source's matches carry, in total, in one route's local replay (a score set over
+    11 models is 10 units, so one honest labelled query still counts in full)."""
+    source_neighbor_share: float = 0.1
+    """Largest share of the N neighbour slots that queries with feedback from a single source may
+    fill (so a flood of texts near one topic cannot crowd the other neighbours out)."""
     store_timeout: float | None = 5.0
     """Seconds one Chroma request may take; a store that does not answer in time puts the engine in
     degraded mode (routes skip the neighbour search, writes raise ``StoreUnavailableError`` at once)
@@ -81,6 +95,11 @@ class EagleConfig:
             )
         if self.sync_interval is not None:
             _check_range("sync_interval", self.sync_interval, 0.0, math.inf)
+        if not isinstance(self.source_defence, bool):
+            raise ConfigError(f"source_defence must be True or False, got {self.source_defence!r}")
+        _check_range("source_budget", self.source_budget, 0.0, math.inf)
+        _check_range("source_local_budget", self.source_local_budget, 0.0, math.inf)
+        _check_range("source_neighbor_share", self.source_neighbor_share, 0.0, 1.0)
         if self.store_timeout is not None:
             _check_positive("store_timeout", self.store_timeout)
         _check_positive("store_retry_interval", self.store_retry_interval)
@@ -109,7 +128,7 @@ class EagleConfig:
 
 
 def _check_finite(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise ConfigError(f"{name} must be a finite number, got {value!r}")
 
 
@@ -120,7 +139,7 @@ def _check_positive(name: str, value: Any) -> None:
 
 
 def _check_range(name: str, value: Any, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+    if not is_number(value) or math.isnan(value):
         raise ConfigError(f"{name} must be a number in [{low}, {high}], got {value!r}")
     if not low <= value <= high:
         raise ConfigError(f"{name} must be in [{low}, {high}], got {value!r}")

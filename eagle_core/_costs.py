@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Union
 
 from eagle_core._errors import InvalidCostError
+from eagle_core._numbers import is_finite_number, is_number
 
 __all__ = ["CostSpec", "TokenCost", "cost_from_dict", "cost_to_dict", "estimate_cost", "parse_cost"]
 
@@ -34,9 +35,9 @@ class TokenCost:
     def __post_init__(self) -> None:
         for field in ("input", "output", "output_tokens", "per_call"):
             value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if not is_number(value):
                 raise InvalidCostError(f"TokenCost.{field} must be a number >= 0, got {value!r}")
-            if not math.isfinite(value) or value < 0:
+            if not is_finite_number(value) or value < 0:
                 raise InvalidCostError(f"TokenCost.{field} must be a finite number >= 0, got {value!r}")
 
     def estimate(self, prompt: str) -> float:
@@ -62,12 +63,12 @@ def parse_cost(model: str, value: Any) -> CostSpec:
             ) from None
         except InvalidCostError as exc:
             raise InvalidCostError(f"cost of model {model!r}: {exc}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise InvalidCostError(
             f"cost of model {model!r} must be USD per call (a number >= 0), a TokenCost or None; "
             f"got {value!r}"
         )
-    if not math.isfinite(value) or value < 0:
+    if not is_finite_number(value) or value < 0:
         raise InvalidCostError(
             f"cost of model {model!r} must be a finite number >= 0 (USD per call), got {value!r}"
         )

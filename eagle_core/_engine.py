@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from eagle_core import _choice as choice
 from eagle_core import _feedback as fb
+from eagle_core._audit import Audit, build_audit
 from eagle_core._config import EagleConfig
 from eagle_core._connect import collection_name, drop_collections, make_client
 from eagle_core._costs import CostSpec, cost_to_dict, estimate_cost, parse_cost
@@ -31,6 +32,7 @@ from eagle_core._embeddings import Embedder, EmbeddingCache, resolve_embedder
 from eagle_core._errors import (
     ConfigError,
     EngineClosedError,
+    InvalidFeedbackError,
     UnknownDecisionError,
 )
 from eagle_core._guard import Circuit, GuardedClient
@@ -47,6 +49,7 @@ from eagle_core._inputs import (
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
 from eagle_core._priors import Priors
 from eagle_core._replica import Replica
+from eagle_core._sources import OVERFETCH, check_source, crowded, neighbourhood
 from eagle_core._state import View
 from eagle_core._store import FeedbackStore, RawPair
 
@@ -219,7 +222,7 @@ class Eagle:
         neighbours, degraded = self._neighbours(embedding, view)
         global_ratings = dict(view.ratings)
         costs = {m: estimate_cost(view.costs[m], query) for m in global_ratings}
-        histories = [view.by_query.get(key) for key, _ in neighbours]
+        neighbours, histories = neighbourhood(neighbours, view, self._cfg)
         evidence = view.evidence()
         local = choice.local_ratings(global_ratings, histories, self._cfg)
         coldstart = self._priors.estimator if self._priors is not None else None
@@ -239,13 +242,18 @@ class Eagle:
         return await asyncio.to_thread(functools.partial(self.route, query, **kwargs))
 
     def _neighbours(self, embedding: np.ndarray, view: View) -> tuple[list[tuple[str, float]], bool]:
+        """Nearest past queries, nearest first: N of them, or OVERFETCH times more when one source
+        holds more than its share of the N (see ``_sources.crowded``)."""
         n, known = self._cfg.n_neighbors, len(view.by_query)
         if n == 0 or not known:
             return [], False
         if self.degraded:  # no waiting on a store known to be down (the warning was logged once)
             return [], True
         try:
-            return self._store.nearest(embedding, min(n, known)), False  # type: ignore[union-attr]
+            found = self._store.nearest(embedding, min(n, known))  # type: ignore[union-attr]
+            more = len(found) < known and crowded(found, view.sources, self._cfg)
+            return (self._store.nearest(embedding, min(n * OVERFETCH, known)) if more  # type: ignore[union-attr]
+                    else found), False
         except Exception as exc:  # degraded mode: never fail a route because the store is down
             logger.warning("neighbour search failed (%s); routing on global ratings only", exc)
             return [], True
@@ -264,25 +272,29 @@ class Eagle:
         return found
 
     # ------------------------------------------------------------------ feedback -------------------
-    def record_comparison(self, query: str, winner: str, loser: str, *, tie: bool = False) -> str:
+    def record_comparison(self, query: str, winner: str, loser: str, *, tie: bool = False,
+                          source: str | None = None) -> str:
         """``winner``'s answer to ``query`` beat ``loser``'s (or they drew, ``tie=True``); returns the
-        event id once the feedback is durably stored."""
+        event id once the feedback is durably stored. ``source``: who gave it (user / tenant / API
+        key id; every ``record_*`` takes it): its influence is bounded (``EagleConfig.source_defence``);
+        None = your own feedback, counted in full."""
         self.open()
         query = fb.check_query(query)
         pairs = fb.comparison_pairs(winner, loser, tie, self.models)
-        return self._record("comparison", query, pairs)
+        return self._record("comparison", query, pairs, source=source)
 
-    def record_scores(self, query: str, scores: Mapping[str, float]) -> str:
+    def record_scores(self, query: str, scores: Mapping[str, float], *, source: str | None = None) -> str:
         """Per-model scores for one query: every pair of models becomes one match."""
         self.open()
         query = fb.check_query(query)
-        return self._record("scores", query, fb.score_pairs(scores, self.models))
+        return self._record("scores", query, fb.score_pairs(scores, self.models), source=source)
 
-    def record_thumbs(self, query: str, model: str, up: bool | float = True) -> str:
+    def record_thumbs(self, query: str, model: str, up: bool | float = True, *,
+                      source: str | None = None) -> str:
         """A thumb up/down (or a score in [0, 1]) on ``model``'s answer; see module docs for the maths."""
         self.open()
         query = fb.check_query(query)
-        return self._record("thumbs", query, fb.thumbs_pairs(model, up, self.models))
+        return self._record("thumbs", query, fb.thumbs_pairs(model, up, self.models), source=source)
 
     def record_feedback(
         self,
@@ -294,6 +306,7 @@ class Eagle:
         worse: str | None = None,
         tie: str | None = None,
         scores: Mapping[str, float] | None = None,
+        source: str | None = None,
     ) -> str:
         """Feedback on an earlier decision, without resending the text. Give exactly one of:
         ``thumbs`` (True/False or "up"/"down") or ``score`` in [0, 1] on the chosen model;
@@ -304,7 +317,7 @@ class Eagle:
         decision = self.decision(decision_id)
         models, chosen = self.models, decision.model
         kind, pairs = decision_pairs(given, chosen, models)
-        return self._record(kind, decision.query, pairs, decision_id=decision.decision_id)
+        return self._record(kind, decision.query, pairs, decision_id=decision.decision_id, source=source)
 
     def record_many(self, items: Iterable[Mapping[str, Any]], *, batch_size: int = 256,
                     progress: bool = True) -> int:
@@ -316,21 +329,23 @@ class Eagle:
         try:
             for start in range(0, len(parsed), batch_size):
                 batch = parsed[start : start + batch_size]
-                embeddings = self._cache.embed_many([q for _, q, _ in batch], remember=False)  # type: ignore[union-attr]
-                self._opened().commit([(kind, q, pairs, "") for kind, q, pairs in batch], embeddings)
+                embeddings = self._cache.embed_many([b[1] for b in batch], remember=False)  # type: ignore[union-attr]
+                self._opened().commit([(kind, q, pairs, "", src) for kind, q, pairs, src in batch],
+                                      embeddings)
                 bar.update(len(batch))
         finally:
             bar.close()
         return len(parsed)
 
-    async def arecord_comparison(self, query: str, winner: str, loser: str, *, tie: bool = False) -> str:
-        return await asyncio.to_thread(self.record_comparison, query, winner, loser, tie=tie)
+    async def arecord_comparison(self, query: str, winner: str, loser: str, **kwargs: Any) -> str:
+        call = functools.partial(self.record_comparison, query, winner, loser, **kwargs)
+        return await asyncio.to_thread(call)
 
-    async def arecord_scores(self, query: str, scores: Mapping[str, float]) -> str:
-        return await asyncio.to_thread(self.record_scores, query, scores)
+    async def arecord_scores(self, query: str, scores: Mapping[str, float], **kwargs: Any) -> str:
+        return await asyncio.to_thread(functools.partial(self.record_scores, query, scores, **kwargs))
 
-    async def arecord_thumbs(self, query: str, model: str, up: bool | float = True) -> str:
-        return await asyncio.to_thread(self.record_thumbs, query, model, up)
+    async def arecord_thumbs(self, query: str, model: str, up: bool | float = True, **kwargs: Any) -> str:
+        return await asyncio.to_thread(functools.partial(self.record_thumbs, query, model, up, **kwargs))
 
     async def arecord_feedback(self, decision_id: str, **kwargs: Any) -> str:
         return await asyncio.to_thread(functools.partial(self.record_feedback, decision_id, **kwargs))
@@ -338,10 +353,12 @@ class Eagle:
     async def arecord_many(self, items: Iterable[Mapping[str, Any]], **kwargs: Any) -> int:
         return await asyncio.to_thread(functools.partial(self.record_many, list(items), **kwargs))
 
-    def _record(self, kind: str, query: str, pairs: tuple[RawPair, ...], *, decision_id: str = "") -> str:
+    def _record(self, kind: str, query: str, pairs: tuple[RawPair, ...], *, decision_id: str = "",
+                source: str | None = None) -> str:
+        source = check_source(source)
         self._circuit.check()  # type: ignore[union-attr]  # degraded: refuse at once
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
-        return self._opened().commit([(kind, query, pairs, decision_id)], embedding[None, :])[0]
+        return self._opened().commit([(kind, query, pairs, decision_id, source)], embedding[None, :])[0]
 
     # ------------------------------------------------------------------ models at run time ---------
     def add_model(self, name: str, cost: Any = None, *,
@@ -379,6 +396,27 @@ class Eagle:
         if len(self.models) == 1:
             raise ConfigError(f"cannot remove {name!r}: it is the only model; add another one first")
         self._opened().commit_control("remove_model", {"model": name})
+
+    # ------------------------------------------------------------------ feedback sources -----------
+    def audit(self, query: str) -> Audit:
+        """Route ``query`` and explain the decision: the neighbours replayed, who gave their feedback,
+        and each source's push on the local ratings (leave-it-out), most influential first."""
+        decision, view = self.route(query), self._view
+        neighbours, _ = self._neighbours(self._cache.embed_one(query), view)  # type: ignore[union-attr]
+        with self._lock:  # the budgets spent are read from the live ledger
+            return build_audit(decision, neighbours, view, self._opened().state.sources, self._cfg)
+
+    def remove_source(self, source: str) -> None:
+        """Ignore all feedback from ``source``, past and future (logged, so every worker and every
+        reopen agree; the log is replayed without it). Its events stay in the log."""
+        if check_source(source) is None:
+            raise InvalidFeedbackError("source must name a feedback source to remove, got None")
+        self._opened().commit_control("remove_source", {"source": source})
+
+    @property
+    def removed_sources(self) -> tuple[str, ...]:
+        """Sources removed with :meth:`remove_source`, sorted."""
+        return tuple(sorted(self._view.sources.removed))
 
     # ------------------------------------------------------------------ several processes ----------
     def sync(self) -> int:

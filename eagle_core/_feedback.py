@@ -10,15 +10,17 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eagle_core._errors import InvalidFeedbackError, InvalidQueryError, UnknownModelError
+from eagle_core._numbers import is_finite_number
+from eagle_core._sources import check_source
 from eagle_core._store import RawPair
 
 __all__ = [
     "check_model",
+    "check_source",
     "check_query",
     "comparison_pairs",
     "parse_item",
@@ -58,7 +60,7 @@ def comparison_pairs(winner: Any, loser: Any, tie: Any, models: Sequence[str]) -
 
 
 def unit_score(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise InvalidFeedbackError(f"{name} must be a finite number in [0, 1], got {value!r}")
     if not 0.0 <= value <= 1.0:
         raise InvalidFeedbackError(f"{name} must be in [0, 1], got {value!r}")
@@ -76,7 +78,7 @@ def score_pairs(scores: Any, models: Sequence[str]) -> tuple[RawPair, ...]:
         )
     for name, value in scores.items():
         check_model(name, models, "scores key")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not is_finite_number(value):
             raise InvalidFeedbackError(
                 f"score of model {name!r} must be a finite number, got {value!r}"
             )
@@ -106,23 +108,25 @@ def thumbs_pairs(model: Any, value: Any, models: Sequence[str]) -> tuple[RawPair
     return tuple((model, o, s, w, False) for o in others)
 
 
-def parse_item(item: Any, models: Sequence[str]) -> tuple[str, str, tuple[RawPair, ...]]:
-    """One ``record_many`` item -> (kind, query, pairs); raises with the item's content on error."""
+def parse_item(item: Any, models: Sequence[str]) -> tuple[str, str, tuple[RawPair, ...], str | None]:
+    """One ``record_many`` item -> (kind, query, pairs, source); raises with the item's content on
+    error. ``source`` (optional) is who gave it, as in ``record_*(..., source=)``."""
     if not isinstance(item, Mapping):
         raise InvalidFeedbackError(
             "record_many items must be dicts like {'query', 'scores'} or {'query', 'winner', 'loser'} "
             f"or {{'query', 'model', 'thumbs'}}, got {item!r}"
         )
     query = check_query(item.get("query"))
+    source = check_source(item.get("source"))
     if "scores" in item:
-        return "scores", query, score_pairs(item["scores"], models)
+        return "scores", query, score_pairs(item["scores"], models), source
     if "winner" in item or "loser" in item:
         return "comparison", query, comparison_pairs(
             item.get("winner"), item.get("loser"), item.get("tie", False), models
-        )
+        ), source
     if "thumbs" in item or "score" in item:
         value = item["thumbs"] if "thumbs" in item else item["score"]
-        return "thumbs", query, thumbs_pairs(item.get("model"), value, models)
+        return "thumbs", query, thumbs_pairs(item.get("model"), value, models), source
     raise InvalidFeedbackError(
         f"record_many item must have 'scores', 'winner'/'loser' or 'model'+'thumbs', got keys "
         f"{sorted(item)!r}"

@@ -115,8 +115,9 @@ def one_feedback(**given: Any) -> dict[str, Any]:
 
 
 def parse_items(items: Any, models: Sequence[str], batch_size: Any
-                ) -> list[tuple[str, str, tuple[RawPair, ...]]]:
-    """Every ``record_many`` item -> (kind, query, matches), all validated before any is stored."""
+                ) -> list[tuple[str, str, tuple[RawPair, ...], str | None]]:
+    """Every ``record_many`` item -> (kind, query, matches, source), all validated before any is
+    stored."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}")
     parsed = []

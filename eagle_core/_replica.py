@@ -31,8 +31,8 @@ __all__ = ["Replica"]
 
 logger = logging.getLogger(__name__)
 
-Item = tuple[str, str, tuple[RawPair, ...], str]
-"""One feedback event to commit: (kind, query text, matches, decision id)."""
+Item = tuple[str, str, tuple[RawPair, ...], str, "str | None"]
+"""One feedback event to commit: (kind, query text, matches, decision id, source)."""
 
 
 class Replica:
@@ -78,6 +78,8 @@ class Replica:
         (models added or removed by other processes are expected; no repair of the index)."""
         events = self.store.load()
         self.reset()
+        # a removed source is ignored in the whole log, also before its removal (see _sources)
+        self.state.sources.removed.update(e.payload["source"] for e in events if e.kind == "remove_source")
         for event in events:
             self.apply(event)
         given, state, name = self.caller_costs, self.state, self.store.name
@@ -147,7 +149,9 @@ class Replica:
             new = self.store.load_new(timeline.sync_from, timeline.seen)
             self.last_sync = time.monotonic()
             if new:
-                if new[0].order_key < self.state.last_key:
+                if any(e.kind == "remove_source" for e in new):
+                    self.load(reopen=True)
+                elif new[0].order_key < self.state.last_key:
                     if not self.reorder(new):
                         self.load(reopen=True)
                 else:
@@ -185,31 +189,36 @@ class Replica:
         log order is the order in which they were applied."""
         with self.lock:
             events, new_queries, seen = [], [], set()
-            for (kind, query, pairs, decision_id), vec in zip(items, embeddings, strict=True):
+            for (kind, query, pairs, decision_id, source), vec in zip(items, embeddings, strict=True):
                 key = query_key(query)
-                events.append(self.stamp(kind, key, pairs, {}, decision_id))
+                events.append(self.stamp(kind, key, pairs, {}, decision_id, source))
                 if key not in self.state.by_query and key not in seen:
                     seen.add(key)
                     new_queries.append((key, vec, query))
-            self.store.append(events, embeddings, [q for _, q, _, _ in items], new_queries)
+            self.store.append(events, embeddings, [item[1] for item in items], new_queries)
             for event in events:
                 self.apply(event)
             self.publish()
         return [e.id for e in events]
 
     def commit_control(self, kind: str, payload: dict[str, Any]) -> Event:
-        """Store and apply a change to the model set."""
+        """Store and apply a change to the model set, or the removal of a source (which replays
+        the whole log: the source's earlier feedback is already folded into the ratings)."""
         with self.lock:
             event = self.stamp(kind, "", (), payload, "")
             self.store.append([event], self.store.unit_vector()[None, :], [""])
-            self.apply(event)
-            self.publish()
+            if kind == "remove_source":
+                self.load(reopen=True)  # publishes the replayed state
+                self.timeline.sync_from = max(0, self.state.last_ts - SYNC_WINDOW_NS)
+            else:
+                self.apply(event)
+                self.publish()
         return event
 
     def stamp(self, kind: str, key: str, pairs: tuple[RawPair, ...], payload: dict[str, Any],
-              decision_id: str) -> Event:
+              decision_id: str, source: str | None = None) -> Event:
         ts = max(time.time_ns(), self.state.last_ts + 1)
         self.state.last_ts = ts
         self.seq += 1
         return Event(id=uuid.uuid4().hex, ts=ts, writer=self.writer, seq=self.seq, kind=kind,
-                     qkey=key, pairs=pairs, payload=payload, decision_id=decision_id)
+                     qkey=key, pairs=pairs, payload=payload, decision_id=decision_id, source=source)

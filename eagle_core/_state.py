@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_from_dict
 from eagle_core._elo import Pair, replay
+from eagle_core._sources import SourceLedger, SourcesView
 from eagle_core._store import Event, RawPair
 
 __all__ = ["CONTROL_KINDS", "RatingState", "Snapshot", "View", "compile_pairs"]
 
-CONTROL_KINDS = frozenset({"models", "add_model", "remove_model"})
-"""Events that change the model set rather than carry feedback."""
+CONTROL_KINDS = frozenset({"models", "add_model", "remove_model", "remove_source"})
+"""Events that change the model set (or the sources heard) rather than carry feedback."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class Snapshot:
     stats: dict[str, tuple[int, int, int, int]]
     n_events: int
     n_matches: int
+    sources: Any = None
+    """The :class:`SourceLedger`'s budgets spent (see :meth:`SourceLedger.snapshot`)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class View:
     by_query: Mapping[str, tuple[Pair, ...]]
     n_events: int
     n_matches: int
+    sources: SourcesView
+    """Who gave each query's matches, whether any stranger gave feedback, and removed sources."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -89,6 +95,8 @@ class RatingState:
         self.last_ts = 0
         self.n_events = 0
         self.n_matches = 0
+        self.sources = SourceLedger(config)
+        """Who gave which matches, and how much of each source's budget is spent."""
 
     # -- folding ---------------------------------------------------------------------------------
     def apply(self, event: Event) -> None:
@@ -106,11 +114,17 @@ class RatingState:
         elif kind == "remove_model":
             self.ratings.pop(payload["model"], None)
             self.costs.pop(payload["model"], None)
+        elif kind == "remove_source":
+            self.sources.removed.add(payload["source"])  # the engine then replays the whole log
         else:
+            self.n_events += 1
+            ledger = self.sources
+            if not ledger.admit(event.source, event.qkey, kind, event.pairs, event.order_key):
+                ledger.ignore(event.source, event.qkey)  # a removed source, or feedback it already gave
+                return
             pairs = self.compile(event.pairs)
             self.by_query[event.qkey] = self.by_query.get(event.qkey, ()) + tuple(pairs)
-            self.n_events += 1
-            self.apply_global(pairs)
+            self.apply_global(ledger.weigh_global(event.source, event.qkey, pairs))
 
     def add_model(self, name: str, cost: CostSpec) -> None:
         self.ratings[name] = self.config.initial_rating
@@ -146,26 +160,31 @@ class RatingState:
         Call :meth:`detach_queries` first so a published :class:`View` is not changed."""
         if event.kind in CONTROL_KINDS:
             return
-        matches = self.by_query[event.qkey]
-        self.by_query[event.qkey] = matches[: len(matches) - len(self.compile(event.pairs))]
+        n = self.sources.forget_last(event.qkey)
+        if n:
+            matches = self.by_query[event.qkey]
+            self.by_query[event.qkey] = matches[: len(matches) - n]
 
     def detach_queries(self) -> None:
         """Give the state its own copy of the per-query index (before anything is removed)."""
         self.by_query = dict(self.by_query)
+        self.sources.detach()
 
     def view(self) -> View:
         """An immutable copy of the global state (sharing the grow-only per-query index)."""
         return View(MappingProxyType(dict(self.ratings)), MappingProxyType(dict(self.costs)),
                     MappingProxyType({m: tuple(s) for m, s in self.stats.items()}),
-                    MappingProxyType(self.by_query), self.n_events, self.n_matches)
+                    MappingProxyType(self.by_query), self.n_events, self.n_matches, self.sources.view())
 
     # -- snapshots -------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         return Snapshot(self.last_key, dict(self.ratings), dict(self.costs),
-                        {m: tuple(s) for m, s in self.stats.items()}, self.n_events, self.n_matches)
+                        {m: tuple(s) for m, s in self.stats.items()}, self.n_events, self.n_matches,
+                        self.sources.snapshot())
 
     def restore(self, snap: Snapshot) -> None:
         """Go back to ``snap`` for everything but the per-query lists (see :meth:`unapply_matches`)."""
         self.ratings, self.costs = dict(snap.ratings), dict(snap.costs)
         self.stats = {m: list(s) for m, s in snap.stats.items()}
         self.n_events, self.n_matches, self.last_key = snap.n_events, snap.n_matches, snap.last_key
+        self.sources.restore(snap.sources)

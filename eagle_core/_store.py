@@ -50,13 +50,15 @@ class Event:
     pairs: tuple[RawPair, ...] = ()
     payload: dict[str, Any] = field(default_factory=dict)
     decision_id: str = ""
+    source: str | None = None
+    """Who gave the feedback (user / tenant / API key id); None = the operator's own, trusted."""
 
     @property
     def order_key(self) -> tuple[int, str, int]:
         return (self.ts, self.writer, self.seq)
 
     def to_metadata(self) -> dict[str, Any]:
-        return {
+        meta = {
             "kind": self.kind,
             "ts": self.ts,
             "writer": self.writer,
@@ -66,6 +68,9 @@ class Event:
             "payload": json.dumps(self.payload),
             "decision": self.decision_id,
         }
+        if self.source is not None:  # Chroma metadata has no null: absent = trusted
+            meta["source"] = self.source
+        return meta
 
     @classmethod
     def from_record(cls, event_id: str, meta: dict[str, Any]) -> Event:
@@ -82,6 +87,7 @@ class Event:
             pairs=pairs,
             payload=json.loads(meta.get("payload") or "{}"),
             decision_id=str(meta.get("decision", "")),
+            source=None if meta.get("source") is None else str(meta["source"]),
         )
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from eagle_core._errors import ConfigError, InvalidFeedbackError
+from eagle_core._numbers import is_finite_number
 
 
 def _matrix(name: str, value: object, *, dim: int | None = None) -> np.ndarray:
@@ -54,9 +54,7 @@ def _candidates(name: str, value: int | Sequence[int] | None, default: list[int]
 
 
 def _check_smoothing(value: object) -> None:
-    ok = value == "auto" or (
-        isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < math.inf
-    )
+    ok = value == "auto" or (is_finite_number(value) and value >= 0)
     if not ok:
         raise ConfigError(f"smoothing must be a finite number >= 0 or 'auto', got {value!r}")
 

@@ -3,12 +3,12 @@ to its own ELO ratings as feedback accumulates."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 from eagle_core._errors import ConfigError, UnknownModelError
+from eagle_core._numbers import is_finite_number
 from eagle_core.uniroute._checks import _check_name, _matrix, _unit_values
 from eagle_core.uniroute._kmeans import UniRouteKMeans
 
@@ -24,9 +24,9 @@ def evidence_weight(n: float, prior_evidence: float) -> float:
     ``prior_evidence`` is how many comparisons UniRoute's estimate is worth: at ``n ==
     prior_evidence`` both count equally; 0 means feedback wins at once.
     """
-    if not (n >= 0 and math.isfinite(n)):
+    if not (is_finite_number(n) and n >= 0):
         raise ConfigError(f"n (feedback count) must be a finite number >= 0, got {n!r}")
-    if not (prior_evidence >= 0 and math.isfinite(prior_evidence)):
+    if not (is_finite_number(prior_evidence) and prior_evidence >= 0):
         raise ConfigError(f"prior_evidence must be a finite number >= 0, got {prior_evidence!r}")
     total = n + prior_evidence
     return 1.0 if total == 0 else n / total

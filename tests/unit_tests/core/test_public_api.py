@@ -7,10 +7,10 @@ import eagle_core
 
 def test_all_is_pinned() -> None:
     assert sorted(eagle_core.__all__) == sorted([
-        "ColdStartEstimator", "ConfigError", "Eagle", "EagleConfig", "EagleError", "Embedder",
-        "EngineClosedError", "InvalidCostError", "InvalidFeedbackError", "InvalidQueryError", "Leaderboard",
-        "LeaderboardRow",
-        "ModelScore", "RouteDecision", "SentenceTransformerEmbedder", "StoreMismatchError",
+        "Audit", "AuditNeighbour", "ColdStartEstimator", "ConfigError", "Eagle", "EagleConfig",
+        "EagleError", "Embedder", "EngineClosedError", "InvalidCostError", "InvalidFeedbackError",
+        "InvalidQueryError", "Leaderboard", "LeaderboardRow", "ModelScore", "RouteDecision",
+        "SentenceTransformerEmbedder", "SourceInfluence", "StoreMismatchError",
         "StoreUnavailableError", "TokenCost", "UniRouteKMeans", "UniRouteKNN", "UnknownDecisionError",
         "UnknownModelError", "resolve_embedder",
         "Judgement", "parse_verdict",  # the judges' verdicts (eagle_core._judgement)
