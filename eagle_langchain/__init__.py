@@ -19,6 +19,7 @@ handler.record_feedback(run_id, thumbs=True)
 from __future__ import annotations
 
 from eagle_langchain._chat import EagleChatModel
+from eagle_langchain._engines import register_engine
 from eagle_langchain._feedback import EagleFeedbackHandler
 from eagle_langchain._judge import AutoJudge, Judgement, parse_verdict
 from eagle_langchain._replay import ReplayChatModel, ResponseNotFoundError
@@ -41,4 +42,5 @@ __all__ = [
     "output_text",
     "parse_verdict",
     "query_text",
+    "register_engine",
 ]
