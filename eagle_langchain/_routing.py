@@ -365,7 +365,9 @@ class RoutingBase(BaseModel):
     # -- copies -----------------------------------------------------------------------------------
     def _with_models(self, models: dict[str, Runnable[Any, Any]]) -> Any:
         """A copy routing ``models`` (e.g. tool-bound), sharing engine and remembered state."""
-        return self.model_copy(update={"models": models})
+        copy = self.model_copy(update={"models": models})
+        copy.__dict__.pop("_serialized", None)  # BaseChatModel's cached dumpd of the original
+        return copy
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
         """Deep copies share the engine, the remembered runs and the judge (live services)."""

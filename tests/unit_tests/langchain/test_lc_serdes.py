@@ -136,3 +136,16 @@ def test_pickle_uses_the_same_reference_to_reopen_a_persistent_store(
         assert dumpd(again)["kwargs"]["eagle"] == dumpd(chat)["kwargs"]["eagle"]
     finally:
         again.eagle.close()
+
+
+def multiply(a: int, b: int) -> int:
+    """Multiply two integers."""
+    return a * b
+
+
+def test_a_tool_bound_copy_traces_its_own_models(eagle: Eagle) -> None:
+    chat = EagleChatModel(models=_models(), eagle=eagle)
+    chat.invoke("hello")  # caches the traced dumpd of the chat model
+    bound = chat.bind_tools([multiply]).bound  # the routing copy inside the binding
+    traced = bound._serialized["kwargs"]["models"]["cheap"]
+    assert traced["id"] == ["langchain", "schema", "runnable", "RunnableBinding"]
