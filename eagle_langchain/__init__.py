@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from eagle_langchain._chat import EagleChatModel
 from eagle_langchain._decision import EagleChoiceAnswer, EagleDecisionModel
+from eagle_langchain._engines import register_engine
 from eagle_langchain._feedback import EagleFeedbackHandler
 from eagle_langchain._judge import AutoJudge, Judgement, parse_verdict
 from eagle_langchain._replay import ReplayChatModel, ResponseNotFoundError
@@ -44,4 +45,5 @@ __all__ = [
     "output_text",
     "parse_verdict",
     "query_text",
+    "register_engine",
 ]

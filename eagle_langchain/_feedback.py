@@ -204,6 +204,7 @@ class EagleFeedbackHandler(BaseCallbackHandler):
         better: str | None = None,
         worse: str | None = None,
         tie: str | None = None,
+        source: str | None = None,
     ) -> str:
         """Feedback on the answer of run ``run_id``; give exactly one of:
 
@@ -211,15 +212,17 @@ class EagleFeedbackHandler(BaseCallbackHandler):
         * ``score``: a grade in [0, 1] of that answer (1 = a thumb up, 0 = a thumb down);
         * ``better="x"``: model x's answer was better; ``worse="x"``: it was worse; ``tie="x"``: as good.
 
-        Returns the engine's event id once the feedback is stored.
+        ``source``: who gives it (user / tenant id), passed to the engine, which bounds each
+        source's influence; ``None`` is the operator's own feedback. Returns the engine's event id
+        once the feedback is stored.
         """
         given = dict(thumbs=thumbs, score=score, better=better, worse=worse, tie=tie)
         method, args, kwargs = self._plan(run_id, given)
         try:
-            return getattr(self.engine, method)(*args, **kwargs)
+            return getattr(self.engine, method)(*args, **kwargs, source=source)
         except UnknownDecisionError:  # the engine forgot the decision; the text still works
             method, args, kwargs = self._plan(run_id, given, by_text=True)
-            return getattr(self.engine, method)(*args, **kwargs)
+            return getattr(self.engine, method)(*args, **kwargs, source=source)
 
     async def arecord_feedback(
         self,
@@ -230,15 +233,16 @@ class EagleFeedbackHandler(BaseCallbackHandler):
         better: str | None = None,
         worse: str | None = None,
         tie: str | None = None,
+        source: str | None = None,
     ) -> str:
         """Async twin of :meth:`record_feedback` (the store write runs in a worker thread)."""
         given = dict(thumbs=thumbs, score=score, better=better, worse=worse, tie=tie)
         method, args, kwargs = self._plan(run_id, given)
         try:
-            return await getattr(self.engine, "a" + method)(*args, **kwargs)
+            return await getattr(self.engine, "a" + method)(*args, **kwargs, source=source)
         except UnknownDecisionError:
             method, args, kwargs = self._plan(run_id, given, by_text=True)
-            return await getattr(self.engine, "a" + method)(*args, **kwargs)
+            return await getattr(self.engine, "a" + method)(*args, **kwargs, source=source)
 
 
 def _context_parent(run_id: UUID) -> UUID | None:

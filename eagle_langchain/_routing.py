@@ -12,8 +12,6 @@ import dataclasses
 import difflib
 import logging
 import threading
-import uuid
-import weakref
 from collections.abc import Mapping
 from typing import Any, Literal
 from uuid import UUID
@@ -26,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from eagle_core import ConfigError, Eagle, UnknownDecisionError, UnknownModelError
 from eagle_langchain._attempts import NOTHING, UNADDABLE, Attempts, Plan
+from eagle_langchain._engines import Detached, engine_reference, find_engine, is_reference, resolve_reference
 from eagle_langchain._judge import AutoJudge
 from eagle_langchain._runs import ANSWERED_EVENT, RoutedRun, RunLRU, as_uuid
 from eagle_langchain._text import input_messages, query_text
@@ -42,18 +41,6 @@ CONFIGURABLE_KEYS: dict[str, str] = {
     "eagle_budget": "budget",
 }
 """Per-call options read from ``config["configurable"]`` -> the ``Eagle.route`` argument they set."""
-
-_ENGINE_TOKENS: weakref.WeakKeyDictionary[Eagle, str] = weakref.WeakKeyDictionary()
-_ENGINES: weakref.WeakValueDictionary[str, Eagle] = weakref.WeakValueDictionary()
-"""Live engines of this process by token: an unpickled router finds its engine again here."""
-
-
-class _Detached:
-    """Stands for the engine of a router unpickled in a process where that engine does not live."""
-
-    def __repr__(self) -> str:
-        return "<detached Eagle engine: set router.eagle = Eagle(...)>"
-
 
 class RouterState:
     """Learned / remembered state of a router, shared by its copies (``bind_tools``, deepcopy)."""
@@ -131,6 +118,8 @@ class RoutingBase(BaseModel):
         for name, model in models.items():
             cls._check_model(name, model)
         eagle = kwargs.get("eagle")
+        if is_reference(eagle):  # a router loaded with langchain_core.load: re-attach its engine
+            eagle = kwargs["eagle"] = resolve_reference(eagle, cls.__name__)
         if eagle is not None and not isinstance(eagle, Eagle):
             raise ConfigError(
                 f"eagle must be an eagle_core.Eagle (or None for a default in-memory engine), got "
@@ -197,7 +186,7 @@ class RoutingBase(BaseModel):
     @property
     def engine(self) -> Eagle:
         """The engine in use: ``eagle``, or the default one built on first access."""
-        if isinstance(self.eagle, _Detached):
+        if isinstance(self.eagle, Detached):
             raise ConfigError(
                 f"this {type(self).__name__} was unpickled in a process where its Eagle engine does "
                 "not exist; attach one with router.eagle = Eagle(path=..., ...) (the same store)"
@@ -376,7 +365,9 @@ class RoutingBase(BaseModel):
     # -- copies -----------------------------------------------------------------------------------
     def _with_models(self, models: dict[str, Runnable[Any, Any]]) -> Any:
         """A copy routing ``models`` (e.g. tool-bound), sharing engine and remembered state."""
-        return self.model_copy(update={"models": models})
+        copy = self.model_copy(update={"models": models})
+        copy.__dict__.pop("_serialized", None)  # BaseChatModel's cached dumpd of the original
+        return copy
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
         """Deep copies share the engine, the remembered runs and the judge (live services)."""
@@ -387,34 +378,61 @@ class RoutingBase(BaseModel):
         return super().__deepcopy__(memo)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the live engine: a token finds it again when unpickled in this process."""
+        """Pickle without the live engine: a reference finds it again (see ``_engines``)."""
         if self.auto_judge is not None:
             raise TypeError(
                 f"cannot pickle a {type(self).__name__} with auto_judge: the judge runs a thread "
                 "pool; pickle the router without it and set router.auto_judge after loading"
             )
         state = super().__getstate__()
-        engine = self.eagle if self.eagle is not None else (self._state.engine if self._state else None)
-        token = None
-        if isinstance(engine, Eagle):
-            token = _ENGINE_TOKENS.get(engine)
-            if token is None:
-                token = _ENGINE_TOKENS[engine] = uuid.uuid4().hex
-                _ENGINES[token] = engine
         state["__dict__"] = {**state["__dict__"], "eagle": None}
         state["__pydantic_private__"] = {**(state.get("__pydantic_private__") or {}), "_state": None}
-        state["eagle_engine"] = (token, self.eagle is not None)
+        state["eagle_engine"] = (self._engine_reference(), self.eagle is not None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        token, explicit = state.pop("eagle_engine", (None, False))
+        ref, explicit = state.pop("eagle_engine", (None, False))
         super().__setstate__(state)
-        engine = _ENGINES.get(token) if token is not None else None
+        engine = find_engine(ref) if ref is not None else None
         self._state = RouterState(self.max_remembered)
-        if explicit or (token is not None and engine is None):
-            self.__dict__["eagle"] = engine if engine is not None else _Detached()
+        if explicit or (ref is not None and engine is None):
+            self.__dict__["eagle"] = engine if engine is not None else Detached(ref)
         elif engine is not None:
             self._state.engine = engine
+
+    def _engine_reference(self) -> dict[str, Any] | None:
+        """The reference standing for the engine in a pickle or a dump (``None``: none built yet)."""
+        if isinstance(self.eagle, Detached):
+            return self.eagle.ref
+        engine = self.eagle if self.eagle is not None else (self._state.engine if self._state else None)
+        return engine_reference(engine) if isinstance(engine, Eagle) else None
+
+    # -- LangChain serialization (dumpd / load) ------------------------------------------------------
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Routers dump with ``langchain_core.load.dumpd``: each routed model through its own
+        ``to_json``, the engine as a reference (see :func:`eagle_langchain.register_engine`)."""
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["eagle_langchain"]
+
+    def to_json(self) -> Any:
+        """The constructor call, with ``eagle`` as a reference re-attached by ``load``. A routed model
+        that is not serializable, ``auto_judge`` or custom ``exceptions_to_handle`` stay marked
+        ``not_implemented`` (``load`` raises naming them); the default engine is not kept (the
+        loaded router builds its own from ``costs``)."""
+        data = super().to_json()
+        if data.get("type") != "constructor":
+            return data
+        kwargs = dict(data["kwargs"])
+        if kwargs.get("exceptions_to_handle") == (Exception,):
+            del kwargs["exceptions_to_handle"]
+        kwargs.pop("eagle", None)
+        if self.eagle is not None:
+            kwargs["eagle"] = self._engine_reference()
+        return {**data, "kwargs": kwargs}
 
 
 def _has_parent(config: RunnableConfig) -> bool:

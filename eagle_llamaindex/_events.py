@@ -43,6 +43,8 @@ class EagleFeedbackEvent(BaseEvent):
     """The ``record_feedback`` keyword arguments, in engine model names."""
     source: str = "user"
     """``"user"`` or ``"judge"`` (automatic pairwise mode)."""
+    feedback_source: str | None = None
+    """Who gave it (``record_feedback(source=...)``: a user / tenant id); ``None`` = the operator."""
 
     @classmethod
     def class_name(cls) -> str:

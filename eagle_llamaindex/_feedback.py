@@ -87,14 +87,20 @@ def feedback_kwargs(
     return kwargs
 
 
-def record(eagle: Any, decision_id: str, kwargs: dict[str, Any], source: str = "user") -> None:
-    eagle.record_feedback(decision_id, **kwargs)
-    emit(EagleFeedbackEvent(decision_id=decision_id, feedback=kwargs, source=source))
+def record(eagle: Any, decision_id: str, kwargs: dict[str, Any], origin: str = "user",
+           source: str | None = None) -> None:
+    """Store the feedback (``source``: who gave it, for the engine) and emit the event (``origin``:
+    ``"user"`` or ``"judge"``)."""
+    eagle.record_feedback(decision_id, **kwargs, source=source)
+    emit(EagleFeedbackEvent(decision_id=decision_id, feedback=kwargs, source=origin,
+                            feedback_source=source))
 
 
-async def arecord(eagle: Any, decision_id: str, kwargs: dict[str, Any], source: str = "user") -> None:
-    await eagle.arecord_feedback(decision_id, **kwargs)
-    emit(EagleFeedbackEvent(decision_id=decision_id, feedback=kwargs, source=source))
+async def arecord(eagle: Any, decision_id: str, kwargs: dict[str, Any], origin: str = "user",
+                  source: str | None = None) -> None:
+    await eagle.arecord_feedback(decision_id, **kwargs, source=source)
+    emit(EagleFeedbackEvent(decision_id=decision_id, feedback=kwargs, source=origin,
+                            feedback_source=source))
 
 
 class FeedbackMethods:
@@ -120,6 +126,7 @@ class FeedbackMethods:
         worse: str | None = None,
         tie: str | None = None,
         scores: Mapping[str, float] | None = None,
+        source: str | None = None,
     ) -> str:
         """Feedback on a routed call or selection; returns its decision id.
 
@@ -127,11 +134,13 @@ class FeedbackMethods:
         ``EagleSelection``, a routed ``Response``, or a response / stream chunk of ``EagleLLM``).
         ``thumbs`` / ``score`` rate the chosen answer; ``better="x"``: x would have answered
         better; ``worse="x"``: the chosen one beat x; ``tie="x"``; ``scores`` per name.
+        ``source``: who gives it (user / tenant id; ``None`` = the operator), passed to the engine,
+        which bounds each source's influence.
         """
         decision_id = decision_id_of(target)
         kwargs = feedback_kwargs(self._feedback_model, thumbs=thumbs, score=score, better=better,
                                  worse=worse, tie=tie, scores=scores)
-        record(self.eagle, decision_id, kwargs)
+        record(self.eagle, decision_id, kwargs, source=source)
         return decision_id
 
     async def arecord_feedback(
@@ -144,10 +153,11 @@ class FeedbackMethods:
         worse: str | None = None,
         tie: str | None = None,
         scores: Mapping[str, float] | None = None,
+        source: str | None = None,
     ) -> str:
         """Async twin of :meth:`record_feedback` (the store write runs in a worker thread)."""
         decision_id = decision_id_of(target)
         kwargs = feedback_kwargs(self._feedback_model, thumbs=thumbs, score=score, better=better,
                                  worse=worse, tie=tie, scores=scores)
-        await arecord(self.eagle, decision_id, kwargs)
+        await arecord(self.eagle, decision_id, kwargs, source=source)
         return decision_id

@@ -106,7 +106,7 @@ class JudgeRunner:
             pair = (other, answer) if swap else (answer, other)
             outcome = verdict_outcome(parse_verdict(self._judge(query, *pair)), swapped=swap)
             key = {"win": "worse", "loss": "better", "tie": "tie"}[outcome]
-            record(eagle, decision_id, {key: opponent}, source="judge")
+            record(eagle, decision_id, {key: opponent}, origin="judge")
         except Exception as exc:  # a failed judgement must never reach the user's call
             logger.warning("automatic judgement of decision %s failed: %r", decision_id, exc)
             return Judgement(decision_id, query, model, opponent, None, error=repr(exc))

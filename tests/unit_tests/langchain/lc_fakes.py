@@ -120,6 +120,10 @@ class ToolFakeChat(BaseChatModel):
     def _llm_type(self) -> str:
         return "tool-fake-chat"
 
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True  # dumps as ToolFakeChat(name=..., text=...): routers over it round-trip
+
     def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Any:
         formatted = [convert_to_openai_tool(t) for t in tools]
         if tool_choice is not None:

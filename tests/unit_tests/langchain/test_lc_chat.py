@@ -283,14 +283,14 @@ def test_deepcopy_shares_the_engine_and_memory(chat: EagleChatModel) -> None:
 def test_pickle_reattaches_the_engine_in_process_and_says_how_elsewhere(
     chat: EagleChatModel, eagle: Eagle
 ) -> None:
-    from eagle_langchain import _routing
+    from eagle_langchain import _engines
 
     data = pickle.dumps(chat)
     again = pickle.loads(data)
     assert again.eagle is eagle and again.invoke("hello").content == "cheap answer"
     router = pickle.loads(pickle.dumps(EagleRouter(models={"cheap": fake_chat("c")}, eagle=eagle)))
     assert router.engine is eagle
-    _routing._ENGINES.clear()  # as in another process
+    _engines._ENGINES.clear()  # as in another process
     elsewhere = pickle.loads(data)
     with pytest.raises(ConfigError, match=r"unpickled .* router.eagle = Eagle"):
         elsewhere.invoke("hello")

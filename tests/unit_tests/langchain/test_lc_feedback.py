@@ -144,3 +144,18 @@ def test_handler_forgets_beyond_max_runs(router: EagleRouter) -> None:
     with pytest.raises(UnknownDecisionError):
         handler.get_run(ids[0])
     assert handler.get_run(ids[2]).query == "question 2"
+
+
+async def test_feedback_by_run_id_carries_its_source_to_the_engine(
+    router: EagleRouter, handler: EagleFeedbackHandler, eagle: Eagle
+) -> None:
+    chain = PROMPT | router | StrOutputParser()
+    first = _ask(chain, handler, "sort a list")
+    handler.record_feedback(first, thumbs=False, source="alice")
+    second = uuid.uuid4()
+    await chain.ainvoke({"question": "sort a list"}, config={"callbacks": [handler], "run_id": second})
+    await handler.arecord_feedback(second, thumbs=True, source="bob")
+
+    audit = eagle.audit("sort a list")
+    assert {s.source for s in audit.sources} == {"alice", "bob"}
+    assert {s for n in audit.neighbours for s in n.sources} == {"alice", "bob"}

@@ -19,6 +19,7 @@ EXPECTED_ALL = [
     "output_text",
     "parse_verdict",
     "query_text",
+    "register_engine",
 ]
 
 

@@ -50,3 +50,21 @@ async def test_llm_decision_events_are_inside_the_call_span(
     assert judgement.outcome in ("win", "loss")
     (feedback,) = recorder.of(EagleFeedbackEvent)
     assert feedback.source == "judge" and set(feedback.feedback) <= {"better", "worse"}
+
+
+async def test_feedback_source_reaches_the_engine_and_the_event(
+    eagle: Eagle, replays: Any, recorder: EventRecorder
+) -> None:
+    llm = EagleLLM(llms=replays, eagle=eagle)
+    llm.record_feedback(llm.complete("Name a prime number."), thumbs=False, source="alice")
+    await llm.arecord_feedback(await llm.acomplete("Name a prime number."), thumbs=True)
+    selector = EagleSelector(eagle)
+    choices = [ToolMetadata(name=m, description=m) for m in ("gpt-4o", "mixtral")]
+    selector.record_feedback(selector.select(choices, "Name a prime number."), thumbs=True,
+                             source="bob")
+
+    audit = eagle.audit("Name a prime number.")
+    assert {s.source for s in audit.sources} == {"alice", "bob", None}
+    assert {s for n in audit.neighbours for s in n.sources} == {"alice", "bob", None}
+    assert [e.feedback_source for e in recorder.of(EagleFeedbackEvent)] == ["alice", None, "bob"]
+    assert {e.source for e in recorder.of(EagleFeedbackEvent)} == {"user"}
