@@ -29,10 +29,11 @@ from eagle_core._errors import (
     EagleError,
     InvalidFeedbackError,
     StoreMismatchError,
+    StoreUnavailableError,
     UnknownDecisionError,
 )
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
-from eagle_core._store import Event, FeedbackStore, RawPair, query_key
+from eagle_core._store import Event, FeedbackStore, RawPair, event_id, query_key
 
 if TYPE_CHECKING:
     from eagle_core._uniroute import ColdStartEstimator
@@ -52,6 +53,9 @@ _CHECKPOINT_EVERY = 256
 _REORDER_HORIZON_NS = 2 * _SYNC_WINDOW_NS
 """How far back (in event time) snapshots and events are kept for re-ordering late events in memory;
 a later-arriving event older than that makes :meth:`Eagle.sync` re-read the whole log instead."""
+_REPAIR_GRACE_NS = 10 * 10**9
+"""A query another worker logged this long ago must be in the neighbour index by now (its worker
+writes it right behind the log); :meth:`Eagle.sync` re-indexes it from the log if not."""
 _MAX_RECENT = 20_000
 """At most about this many recent events are kept for that (bounds memory under heavy writing)."""
 
@@ -107,6 +111,8 @@ class Eagle:
         self._writer = uuid.uuid4().hex[:12]
         self._reset_state()
         self._decisions: OrderedDict[str, RouteDecision] = OrderedDict()
+        self._hidden: frozenset[str] = frozenset()
+        self._unchecked: dict[str, tuple[str, int]] = {}  # other workers' new queries (see sync)
 
     # ------------------------------------------------------------------ state ----------------------
     def _reset_state(self) -> None:
@@ -133,10 +139,11 @@ class Eagle:
 
     @property
     def models(self) -> tuple[str, ...]:
-        """Current model names, in the order they were added."""
+        """The models this engine routes among, in the order they were added: the store's models
+        except those left out of ``models=`` when it was opened."""
         self.open()
         with self._lock:  # a sync may be replaying the log (rebuilding _ratings) in another thread
-            return tuple(self._ratings)
+            return tuple(m for m in self._ratings if m not in self._hidden)
 
     @property
     def costs(self) -> dict[str, CostSpec]:
@@ -185,7 +192,8 @@ class Eagle:
                 return self
             embedder = resolve_embedder(self.embedder)
             cache = EmbeddingCache(embedder, self._cfg.embedding_cache_size)
-            store = FeedbackStore(self._make_client(), self._collection_name())
+            store = FeedbackStore(self._make_client(), self._collection_name(),
+                                  decision_retention=self._cfg.decision_retention)
             store.open(embedder.name, cache.dim)
             self._cache, self._store = cache, store
             self._load()
@@ -231,25 +239,28 @@ class Eagle:
             payload = {"models": {m: cost_to_dict(c) for m, c in given.items()}}
             self._commit_control("models", payload)
         elif given is not None:
-            if set(given) != set(self._ratings):
+            unknown = sorted(set(given) - set(self._ratings))
+            if unknown:
                 raise StoreMismatchError(
-                    f"store {self.collection!r} holds models {sorted(self._ratings)}, but models= names "
-                    f"{sorted(given)}; pass the same models, models=None to use the stored ones, or "
-                    "change the set with add_model() / remove_model()"
+                    f"store {self.collection!r} holds models {sorted(self._ratings)}, but models= also "
+                    f"names {unknown}; add them with eagle.add_model(name, cost) (or pass models=None "
+                    "to use the stored ones)"
                 )
             self._costs.update(given)  # prices change: the caller's current costs win
-        self._repair_index()
+            self._hidden = frozenset(self._ratings) - frozenset(given)
+            if self._hidden:
+                logger.info("store %r also holds models %s; routing among %s only",
+                            self.collection, sorted(self._hidden), list(given))
+        self._repair_index(events)
         self._sync_from = max(0, self._last_ts - _SYNC_WINDOW_NS)
         logger.info("opened store %r: %d events, %d queries, models %s",
                     self.collection, self._n_events, len(self._by_query), list(self._ratings))
 
-    def _repair_index(self) -> None:
-        """A crash between the log write and the neighbour-index write leaves queries unindexed."""
+    def _repair_index(self, events: Iterable[Event]) -> None:
+        """A crash (or a store down) before the write behind the log leaves queries unindexed."""
         assert self._store is not None
-        if self._store.count_queries() < len(self._by_query):
-            missing = self._store.ensure_queries(self._by_query)
-            logger.warning("re-indexing %d queries missing from the neighbour index", len(missing))
-            self._store.repair_queries(missing)
+        texts = {e.qkey: e.text for e in events if e.qkey and e.qkey in self._by_query}
+        self._store.repair_index(texts, self._cache.embed_many, complete=True)  # type: ignore[union-attr]
 
     # ------------------------------------------------------------------ replay ---------------------
     def _apply(self, event: Event) -> None:
@@ -407,6 +418,7 @@ class Eagle:
             self._decisions[decision.decision_id] = decision
             while len(self._decisions) > self._cfg.max_decisions:
                 self._decisions.popitem(last=False)
+        self._store.put_decision(decision.decision_id, decision.to_dict())  # type: ignore[union-attr]
         return decision
 
     async def aroute(self, query: str, **kwargs: Any) -> RouteDecision:
@@ -498,37 +510,52 @@ class Eagle:
         )
 
     def decision(self, decision_id: str) -> RouteDecision:
-        """A recent decision by id (the last ``max_decisions`` are remembered, in this process)."""
+        """A decision by id: one of this engine's last ``max_decisions``, or one any worker on the
+        same store routed within ``decision_retention`` (waiting up to ``decision_wait`` seconds
+        for a decision the routing worker has not written yet)."""
         with self._lock:
             found = self._decisions.get(decision_id) if isinstance(decision_id, str) else None
+        if found is None and isinstance(decision_id, str) and self._cfg.decision_retention is not None:
+            self.open()
+            data = self._store.wait_decision(decision_id, self._cfg.decision_wait)  # type: ignore[union-attr]
+            found = None if data is None else RouteDecision.from_dict(data)
         if found is None:
             raise UnknownDecisionError(
-                f"decision_id {decision_id!r} is not one of this engine's last "
-                f"{self._cfg.max_decisions} decisions; give feedback with record_comparison(query, ...) "
-                "instead, or raise EagleConfig.max_decisions"
+                f"decision_id {decision_id!r} is neither one of this engine's last "
+                f"{self._cfg.max_decisions} decisions nor in the store after waiting "
+                f"{self._cfg.decision_wait} s (decisions are kept {self._cfg.decision_retention} s); "
+                "give feedback with record_comparison(query, ...) instead, or raise "
+                "EagleConfig.decision_retention / decision_wait"
             )
         return found
 
     # ------------------------------------------------------------------ feedback -------------------
-    def record_comparison(self, query: str, winner: str, loser: str, *, tie: bool = False) -> str:
+    def record_comparison(self, query: str, winner: str, loser: str, *, tie: bool = False,
+                          idempotency_key: str | None = None) -> str:
         """``winner``'s answer to ``query`` beat ``loser``'s (or they drew, ``tie=True``); returns the
-        event id once the feedback is durably stored."""
+        event id once the feedback is durably stored.
+
+        ``idempotency_key`` (any string unique to this piece of feedback, e.g. a request id): a
+        call repeated with the same key is stored and counted once, so a call that raised can be
+        retried safely. Every ``record_*`` takes it."""
         self.open()
         query = fb.check_query(query)
         pairs = fb.comparison_pairs(winner, loser, tie, self.models)
-        return self._record("comparison", query, pairs)
+        return self._record("comparison", query, pairs, key=idempotency_key)
 
-    def record_scores(self, query: str, scores: Mapping[str, float]) -> str:
+    def record_scores(self, query: str, scores: Mapping[str, float], *,
+                      idempotency_key: str | None = None) -> str:
         """Per-model scores for one query: every pair of models becomes one match."""
         self.open()
         query = fb.check_query(query)
-        return self._record("scores", query, fb.score_pairs(scores, self.models))
+        return self._record("scores", query, fb.score_pairs(scores, self.models), key=idempotency_key)
 
-    def record_thumbs(self, query: str, model: str, up: bool | float = True) -> str:
+    def record_thumbs(self, query: str, model: str, up: bool | float = True, *,
+                      idempotency_key: str | None = None) -> str:
         """A thumb up/down (or a score in [0, 1]) on ``model``'s answer; see module docs for the maths."""
         self.open()
         query = fb.check_query(query)
-        return self._record("thumbs", query, fb.thumbs_pairs(model, up, self.models))
+        return self._record("thumbs", query, fb.thumbs_pairs(model, up, self.models), key=idempotency_key)
 
     def record_feedback(
         self,
@@ -540,6 +567,7 @@ class Eagle:
         worse: str | None = None,
         tie: str | None = None,
         scores: Mapping[str, float] | None = None,
+        idempotency_key: str | None = None,
     ) -> str:
         """Feedback on an earlier decision, without resending the text. Give exactly one of:
         ``thumbs`` (True/False or "up"/"down") or ``score`` in [0, 1] on the chosen model;
@@ -555,12 +583,16 @@ class Eagle:
         decision = self.decision(decision_id)
         models, chosen = self.models, decision.model
         kind, pairs = _decision_pairs(given, chosen, models)
-        return self._record(kind, decision.query, pairs, decision_id=decision.decision_id)
+        return self._record(kind, decision.query, pairs, decision_id=decision.decision_id,
+                            key=idempotency_key)
 
     def record_many(self, items: Iterable[Mapping[str, Any]], *, batch_size: int = 256,
                     progress: bool = True) -> int:
         """Bulk import: every item is validated first (nothing is written if one is bad), then
-        texts are embedded and stored batch by batch. Returns the number of events written."""
+        texts are embedded and stored batch by batch. Returns how many items are stored. If the
+        store fails, the :class:`StoreUnavailableError` says in ``n_stored`` how many were stored
+        (and applied) before it: retry ``items[n_stored:]``, or all of them if every item has an
+        ``"idempotency_key"`` (items with a key already stored are counted once)."""
         self.open()
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}")
@@ -568,28 +600,44 @@ class Eagle:
         parsed = []
         for i, item in enumerate(items):
             try:
-                parsed.append(fb.parse_item(item, models))
+                kind, query, pairs = fb.parse_item(item, models)
+                key = _check_key(item.get("idempotency_key"))
             except EagleError as exc:
                 raise type(exc)(f"record_many item {i}: {exc}") from None
+            parsed.append((kind, query, pairs, key))
         bar = tqdm(total=len(parsed), desc="recording feedback", unit="item", disable=not progress)
+        stored = 0
         try:
             for start in range(0, len(parsed), batch_size):
                 batch = parsed[start : start + batch_size]
-                embeddings = self._cache.embed_many([q for _, q, _ in batch], remember=False)  # type: ignore[union-attr]
-                self._commit([(kind, q, pairs, "") for kind, q, pairs in batch], embeddings)
+                embeddings = self._cache.embed_many([q for _, q, _, _ in batch], remember=False)  # type: ignore[union-attr]
+                try:
+                    self._commit([(kind, q, pairs, "", key) for kind, q, pairs, key in batch], embeddings)
+                except StoreUnavailableError as exc:
+                    done = stored + exc.n_stored
+                    raise StoreUnavailableError(
+                        f"record_many stored {done} of {len(parsed)} items, then: {exc}", n_stored=done
+                    ) from exc
+                stored += len(batch)
                 bar.update(len(batch))
         finally:
             bar.close()
-        return len(parsed)
+        return stored
 
-    async def arecord_comparison(self, query: str, winner: str, loser: str, *, tie: bool = False) -> str:
-        return await asyncio.to_thread(self.record_comparison, query, winner, loser, tie=tie)
+    async def arecord_comparison(self, query: str, winner: str, loser: str, *, tie: bool = False,
+                                 idempotency_key: str | None = None) -> str:
+        return await asyncio.to_thread(functools.partial(
+            self.record_comparison, query, winner, loser, tie=tie, idempotency_key=idempotency_key))
 
-    async def arecord_scores(self, query: str, scores: Mapping[str, float]) -> str:
-        return await asyncio.to_thread(self.record_scores, query, scores)
+    async def arecord_scores(self, query: str, scores: Mapping[str, float], *,
+                             idempotency_key: str | None = None) -> str:
+        return await asyncio.to_thread(functools.partial(
+            self.record_scores, query, scores, idempotency_key=idempotency_key))
 
-    async def arecord_thumbs(self, query: str, model: str, up: bool | float = True) -> str:
-        return await asyncio.to_thread(self.record_thumbs, query, model, up)
+    async def arecord_thumbs(self, query: str, model: str, up: bool | float = True, *,
+                             idempotency_key: str | None = None) -> str:
+        return await asyncio.to_thread(functools.partial(
+            self.record_thumbs, query, model, up, idempotency_key=idempotency_key))
 
     async def arecord_feedback(self, decision_id: str, **kwargs: Any) -> str:
         return await asyncio.to_thread(functools.partial(self.record_feedback, decision_id, **kwargs))
@@ -597,43 +645,68 @@ class Eagle:
     async def arecord_many(self, items: Iterable[Mapping[str, Any]], **kwargs: Any) -> int:
         return await asyncio.to_thread(functools.partial(self.record_many, list(items), **kwargs))
 
-    def _record(self, kind: str, query: str, pairs: tuple[RawPair, ...], *, decision_id: str = "") -> str:
+    def _record(self, kind: str, query: str, pairs: tuple[RawPair, ...], *, decision_id: str = "",
+                key: str | None = None) -> str:
+        key = _check_key(key)
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
-        return self._commit([(kind, query, pairs, decision_id)], embedding[None, :])[0]
+        return self._commit([(kind, query, pairs, decision_id, key)], embedding[None, :])[0]
 
-    def _commit(self, items: list[tuple[str, str, tuple[RawPair, ...], str]],
+    def _commit(self, items: list[tuple[str, str, tuple[RawPair, ...], str, str | None]],
                 embeddings: np.ndarray) -> list[str]:
-        """Stamp, store (durably, log first) and then apply a batch of events, under the lock so the
-        log order is the order in which they were applied."""
+        """Stamp, store (durably: the log write is the commit) and then apply a batch of events,
+        under the lock so the log order is the order in which they were applied. Events whose id is
+        already applied (an idempotency key seen before) are skipped. If the store fails, the events
+        it stored before failing are applied (they are in the log) and the error says how many."""
         assert self._store is not None
         with self._lock:
-            events, new_queries, seen = [], [], set()
-            for (kind, query, pairs, decision_id), vec in zip(items, embeddings, strict=True):
-                key = query_key(query)
-                events.append(self._stamp(kind, key, pairs, {}, decision_id))
-                if key not in self._by_query and key not in seen:
-                    seen.add(key)
-                    new_queries.append((key, vec, query))
-            self._store.append(events, embeddings, [q for _, q, _, _ in items], new_queries)
+            events, vecs, new_queries, ids, batch = [], [], [], [], set()
+            seq0 = self._seq
+            for (kind, query, pairs, decision_id, ikey), vec in zip(items, embeddings, strict=True):
+                qkey = query_key(query)
+                event = self._stamp(kind, qkey, pairs, {}, decision_id, ikey, query)
+                ids.append(event.id)
+                if event.id in self._seen or event.id in batch:
+                    self._seq -= 1  # already stored: counted once
+                    continue
+                batch.add(event.id)
+                events.append(event)
+                vecs.append(vec)
+                if qkey not in self._by_query and all(qkey != k for k, _, _ in new_queries):
+                    new_queries.append((qkey, vec, query))
+            if not events:
+                return ids
+            vectors = np.stack(vecs).astype(np.float32)
+            try:
+                self._store.append(events, vectors, [e.text for e in events], new_queries)
+            except StoreUnavailableError as exc:
+                for event in events[: exc.n_stored]:
+                    self._apply(event)
+                self._seq = seq0 + exc.n_stored  # a retry reuses the ids of what was not stored
+                raise
             for event in events:
                 self._apply(event)
-        return [e.id for e in events]
+        return ids
 
     def _commit_control(self, kind: str, payload: dict[str, Any]) -> Event:
         assert self._store is not None
         with self._lock:
             event = self._stamp(kind, "", (), payload, "")
-            self._store.append([event], self._store.unit_vector()[None, :], [""])
+            try:
+                self._store.append([event], self._store.unit_vector()[None, :], [""])
+            except StoreUnavailableError:
+                self._seq -= 1
+                raise
             self._apply(event)
         return event
 
     def _stamp(self, kind: str, key: str, pairs: tuple[RawPair, ...], payload: dict[str, Any],
-               decision_id: str) -> Event:
+               decision_id: str, idempotency_key: str | None = None, text: str = "") -> Event:
         ts = max(time.time_ns(), self._last_ts + 1)
         self._last_ts = ts
         self._seq += 1
-        return Event(id=uuid.uuid4().hex, ts=ts, writer=self._writer, seq=self._seq, kind=kind,
-                     qkey=key, pairs=pairs, payload=payload, decision_id=decision_id)
+        return Event(id=event_id(self._writer, self._seq, idempotency_key), ts=ts, writer=self._writer,
+                     seq=self._seq, kind=kind, qkey=key, pairs=pairs, payload=payload,
+                     decision_id=decision_id, text=text)
 
     # ------------------------------------------------------------------ models at run time ---------
     def add_model(self, name: str, cost: Any = None, *,
@@ -700,7 +773,19 @@ class Eagle:
                     for event in new:
                         self._apply(event)
             self._sync_from = max(0, min(started, self._last_ts) - _SYNC_WINDOW_NS)
+        self._repair_others(new, started)
         return len(new)
+
+    def _repair_others(self, new: list[Event], now: int) -> None:
+        """Index the queries of other workers' events that are still missing from the neighbour
+        index well after they were logged (that worker died before its write behind the log)."""
+        waiting = self._unchecked
+        waiting.update({e.qkey: (e.text, e.ts) for e in new if e.qkey and e.writer != self._writer})
+        due = {k: text for k, (text, ts) in waiting.items() if now - ts > _REPAIR_GRACE_NS}
+        if due and self._store is not None:
+            self._store.repair_index(due, self._cache.embed_many)  # type: ignore[union-attr]
+            for key in due:
+                del waiting[key]
 
     def _maybe_sync(self) -> None:
         interval = self._cfg.sync_interval
@@ -734,11 +819,27 @@ class Eagle:
         self.open()
         return self._cache.embedder  # type: ignore[union-attr]
 
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the records written behind (neighbour-index entries of new queries, routing
+        decisions) are in the store; False if that took longer than ``timeout`` seconds."""
+        store = self._store
+        return True if store is None else store.flush(timeout)
+
+    def warmup(self) -> Eagle:
+        """Load the embedder and open the store now (replaying the log), instead of at the first
+        call: the first route of a fresh process otherwise pays for loading the model (seconds)."""
+        self.open()
+        self._cache.embedder.embed(["warm up"])  # type: ignore[union-attr]
+        return self
+
     def close(self) -> None:
-        """Forget the connection; the next call reopens (and replays) the store."""
+        """Write what is queued behind (neighbour-index records, decisions) and forget the
+        connection; the next call reopens (and replays) the store."""
         with self._lock:
+            store, self._store = self._store, None
             self._open = False
-            self._store = None
+        if store is not None:
+            store.close()
 
     def __enter__(self) -> Eagle:
         return self.open()
@@ -765,6 +866,12 @@ def _check_labelled(labelled: Any) -> tuple[list[str], list[float]]:
         texts.append(fb.check_query(item[0]))
         scores.append(fb.unit_score(f"labelled score of {item[0]!r}", item[1]))
     return texts, scores
+
+
+def _check_key(key: Any) -> str | None:
+    if key is None or (isinstance(key, str) and key):
+        return key
+    raise ConfigError(f"idempotency_key must be a non-empty string or None, got {key!r}")
 
 
 def _rank_key(score: ModelScore) -> tuple[Any, ...]:

@@ -58,4 +58,12 @@ class UnknownDecisionError(EagleError, KeyError):
 
 
 class StoreUnavailableError(EagleError, ConnectionError):
-    """The Chroma store cannot be reached; feedback was *not* recorded."""
+    """The Chroma store cannot be reached; the feedback of the failed write was *not* recorded.
+
+    ``n_stored``: how many of the call's items were stored before the failure (``record_many``
+    stores batch by batch); retry the rest, or all of them with the same idempotency keys.
+    """
+
+    def __init__(self, *args: object, n_stored: int = 0) -> None:
+        super().__init__(*args)
+        self.n_stored = n_stored
