@@ -11,8 +11,9 @@ would need hours for 100k texts), then reopened with MiniLM for the timed calls.
 calls are timed.
 
 Usage: ``python benchmarks/bench_writes.py [--sizes 1000 20000 100000] [--calls 200]
-[--code DIR] [--out bench-out]``; ``--code /path/to/checkout`` imports ``eagle_core`` from another
-checkout (e.g. the code before a change) so before/after run the same script.
+[--code DIR] [--dir /dev/shm] [--out bench-out]``; ``--code /path/to/checkout`` imports
+``eagle_core`` from another checkout (e.g. the code before a change) so before/after run the same
+script; ``--dir`` puts the store elsewhere (a tmpfs takes the shared disk's fsync latency out).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--calls", type=int, default=200, help="timed calls per size and series")
     parser.add_argument("--code", default=None, help="checkout to import eagle_core from")
     parser.add_argument("--label", default=None, help="name of this run in the output file")
+    parser.add_argument("--dir", default=None, help="where the temp store goes (default: $TMPDIR)")
     parser.add_argument("--out", default="bench-out")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -63,7 +65,8 @@ def main(argv: list[str] | None = None) -> dict:
     minilm.embed(["warm up the model"])
     rng = np.random.default_rng(0)
     names = list(MODELS)
-    with tempfile.TemporaryDirectory(prefix="eagle-bench-writes-") as tmp:
+    results["store_dir"] = args.dir or tempfile.gettempdir()
+    with tempfile.TemporaryDirectory(prefix="eagle-bench-writes-", dir=args.dir) as tmp:
         path = Path(tmp) / "store"
         stored = 0
         for n in sorted(args.sizes):
