@@ -58,6 +58,13 @@ class EagleConfig:
     yet (decisions are written behind the route) before raising ``UnknownDecisionError``."""
     embedding_cache_size: int = 4096
     """How many query embeddings are cached by text (one embedding per route+feedback cycle)."""
+    store_timeout: float | None = 5.0
+    """Seconds one Chroma request may take; a store that does not answer in time puts the engine in
+    degraded mode (routes skip the neighbour search, writes raise ``StoreUnavailableError`` at once)
+    until a probe every ``store_retry_interval`` seconds gets an answer. ``None`` waits forever."""
+    store_retry_interval: float = 5.0
+    """Seconds between probes of a store that timed out (how soon writes work again after it
+    recovers)."""
 
     def __post_init__(self) -> None:
         _check_range("p", self.p, 0.0, 1.0)
@@ -83,6 +90,9 @@ class EagleConfig:
         if self.decision_retention is not None:
             _check_positive("decision_retention", self.decision_retention)
         _check_range("decision_wait", self.decision_wait, 0.0, 600.0)
+        if self.store_timeout is not None:
+            _check_positive("store_timeout", self.store_timeout)
+        _check_positive("store_retry_interval", self.store_retry_interval)
         for name in ("max_decisions", "embedding_cache_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

@@ -259,9 +259,10 @@ class FeedbackStore:
         if n <= 0:
             return []
         vec = np.asarray(embedding, dtype=np.float32)
+        queued = self._index_behind.pending()  # first: an item leaves the queue once it is in Chroma
         result = self._queries.query(query_embeddings=vec[None, :], n_results=n, include=["distances"])
         found = dict(zip(result["ids"][0], result["distances"][0], strict=True))
-        for key, (_, qvec, _) in self._index_behind.pending():
+        for key, (_, qvec, _) in queued:
             found[str(key)] = float(1.0 - np.dot(vec, qvec))
         return sorted(found.items(), key=lambda kv: (kv[1], kv[0]))[:n]
 

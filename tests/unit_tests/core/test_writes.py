@@ -131,7 +131,7 @@ def test_record_many_resumes_from_n_stored_without_keys(
     assert done == 2
     assert eagle.record_many(items[done:], batch_size=2, progress=False) == 3
     eagle.close()
-    assert eagle.n_feedback == 5  # reopened: the lost-ack batch was overwritten by the retry
+    assert make_eagle(None, path=tmp_path).n_feedback == 5  # the lost-ack batch was overwritten
 
 
 def test_store_of_an_unknown_format_is_refused_on_open(tmp_path: Path,
