@@ -3,6 +3,8 @@
 Steps, each in its own process (so RSS and timings do not leak between them):
 
 * ``core``: benchmarks/bench_core.py, 10k and 100k stored queries (issue 2, "Measure");
+* ``writes``: benchmarks/bench_writes.py, one ``record_*`` call's latency at 1k, 20k and 100k stored
+  events (issue 15);
 * ``load``: benchmarks/bench_load.py, 4 processes x 60 s on one ``chroma run`` server (issue 7);
 * ``consistency`` / ``consistency-recommended``: benchmarks/bench_consistency.py, routing quality of
   the multi-process replay order against arrival-order ELO on RouterBench, with ``EagleConfig()``
@@ -33,7 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 STEPS = (
-    "core", "load", "consistency", "consistency-recommended", "eval", "tune", "select", "splits",
+    "core", "writes", "load", "consistency", "consistency-recommended", "eval", "tune", "select", "splits",
     "unseen-routerbench", "unseen-arena",
 )
 
@@ -51,13 +53,16 @@ def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str
         "core": [py, str(HERE / "bench_core.py"), "--out", str(out),
                  "--sizes", *(["10000"] if quick else ["10000", "100000"]),
                  *(["--routes", "100", "--fresh", "20"] if quick else [])],
+        "writes": [py, str(HERE / "bench_writes.py"), "--out", str(out), "--quiet",
+                   "--sizes", *(["1000", "5000"] if quick else ["1000", "20000", "100000"]),
+                   "--calls", "30" if quick else "200"],
         "load": [py, str(HERE / "bench_load.py"), "--out", str(out),
                  "--seconds", "15" if quick else "60", "--procs", "4"],
     }
     if data is None:
         why = ("skipped: no data (set EAGLE_DATA_DIR to the folder holding routerbench/, or place it at "
                "../shared/data; see docs/DATA.md)")
-        for step in STEPS[2:]:
+        for step in STEPS[3:]:
             cmds[step] = why
         return cmds
     consistency = [py, str(HERE / "bench_consistency.py"), "--out", str(out), "--data", str(data),

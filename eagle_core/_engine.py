@@ -13,7 +13,6 @@ import functools
 import logging
 import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,14 +26,13 @@ from eagle_core._config import EagleConfig
 from eagle_core._connect import collection_name, drop_collections, make_client
 from eagle_core._costs import CostSpec, cost_to_dict, estimate_cost, parse_cost
 from eagle_core._decision import RouteDecision
+from eagle_core._decisions import Decisions
 from eagle_core._embeddings import Embedder, EmbeddingCache, resolve_embedder
 from eagle_core._errors import (
     ConfigError,
     EagleError,
     EngineClosedError,
     InvalidFeedbackError,
-    StoreUnavailableError,
-    UnknownDecisionError,
 )
 from eagle_core._guard import Circuit, GuardedClient
 from eagle_core._inputs import (
@@ -93,7 +91,6 @@ class Eagle:
         check_store_args(path, client, collection, config)
         self._cfg = config or EagleConfig()
         self._lock = threading.RLock()  # writers and sync; never taken by routes
-        self._decisions_lock = threading.Lock()
         self._open = False
         self._closed = False
         self._circuit: Circuit | None = None
@@ -102,7 +99,7 @@ class Eagle:
         self._replica: Replica | None = None
         self._writer = uuid.uuid4().hex[:12]
         self._priors: Priors | None = None
-        self._decisions: OrderedDict[str, RouteDecision] = OrderedDict()
+        self._decisions = Decisions(self._cfg)
 
     # ------------------------------------------------------------------ state ----------------------
     def _opened(self) -> Replica:
@@ -239,13 +236,7 @@ class Eagle:
                                  normalization=self._cfg.normalization, force=force,
                                  wtp=willingness_to_pay, cost_weight=cost_weight, budget=budget,
                                  n_neighbors=len(neighbours), degraded=degraded)
-        with self._decisions_lock:
-            self._decisions[decision.decision_id] = decision
-            while len(self._decisions) > self._cfg.max_decisions:
-                self._decisions.popitem(last=False)
-        store = self._store
-        if store is not None:  # written behind: other workers can take feedback on it
-            store.put_decision(decision.decision_id, decision.to_dict())
+        self._decisions.remember(decision, self._store)  # the store's copy is written behind
         return decision
 
     async def aroute(self, query: str, **kwargs: Any) -> RouteDecision:
@@ -269,23 +260,7 @@ class Eagle:
         same store routed within ``decision_retention`` seconds (waiting up to ``decision_wait``
         seconds for one the routing worker has not written yet: it writes decisions behind)."""
         self._opened()
-        cfg = self._cfg
-        with self._decisions_lock:
-            found = self._decisions.get(decision_id) if isinstance(decision_id, str) else None
-        store = self._store
-        if found is None and isinstance(decision_id, str) and cfg.decision_retention is not None \
-                and store is not None:
-            data = store.wait_decision(decision_id, cfg.decision_wait)
-            found = None if data is None else RouteDecision.from_dict(data)
-        if found is None:
-            raise UnknownDecisionError(
-                f"decision_id {decision_id!r} is neither one of this engine's last "
-                f"{cfg.max_decisions} decisions nor in the store after waiting {cfg.decision_wait:g} s "
-                f"(decisions are kept decision_retention={cfg.decision_retention} s); give feedback "
-                "with record_comparison(query, ...) instead, or raise EagleConfig.decision_retention "
-                "/ decision_wait"
-            )
-        return found
+        return self._decisions.find(decision_id, self._store)
 
     # ------------------------------------------------------------------ feedback -------------------
     def record_comparison(self, query: str, winner: str, loser: str, *, tie: bool = False,
@@ -365,39 +340,21 @@ class Eagle:
                 raise type(exc)(f"record_many item {i}: {exc}") from None
             parsed.append((kind, query, pairs, "", key))
         self._circuit.check()  # type: ignore[union-attr]
-        bar = tqdm(total=len(parsed), desc="recording feedback", unit="item", disable=not progress)
-        stored = 0
-        try:
-            for start in range(0, len(parsed), batch_size):
-                batch = parsed[start : start + batch_size]
-                embeddings = self._cache.embed_many([it[1] for it in batch], remember=False)  # type: ignore[union-attr]
-                try:
-                    self._opened().commit(batch, embeddings)
-                except StoreUnavailableError as exc:
-                    done = stored + exc.n_stored
-                    raise StoreUnavailableError(
-                        f"record_many stored {done} of {len(parsed)} items, then: {exc}", n_stored=done
-                    ) from exc
-                stored += len(batch)
-                bar.update(len(batch))
-        finally:
-            bar.close()
-        return stored
+        with tqdm(total=len(parsed), desc="recording feedback", unit="item", disable=not progress) as bar:
+            embed = functools.partial(self._cache.embed_many, remember=False)  # type: ignore[union-attr]
+            return self._opened().commit_many(parsed, batch_size, embed, bar.update)
 
-    async def arecord_comparison(self, query: str, winner: str, loser: str, *, tie: bool = False,
-                                 idempotency_key: str | None = None) -> str:
-        return await asyncio.to_thread(functools.partial(
-            self.record_comparison, query, winner, loser, tie=tie, idempotency_key=idempotency_key))
+    async def arecord_comparison(self, query: str, winner: str, loser: str, **kwargs: Any) -> str:
+        return await asyncio.to_thread(functools.partial(self.record_comparison, query, winner, loser,
+                                                         **kwargs))
 
-    async def arecord_scores(self, query: str, scores: Mapping[str, float], *,
-                             idempotency_key: str | None = None) -> str:
-        return await asyncio.to_thread(functools.partial(
-            self.record_scores, query, scores, idempotency_key=idempotency_key))
+    async def arecord_scores(self, query: str, scores: Mapping[str, float], **kwargs: Any) -> str:
+        return await asyncio.to_thread(functools.partial(self.record_scores, query, scores, **kwargs))
 
-    async def arecord_thumbs(self, query: str, model: str, up: bool | float = True, *,
-                             idempotency_key: str | None = None) -> str:
-        return await asyncio.to_thread(functools.partial(
-            self.record_thumbs, query, model, up, idempotency_key=idempotency_key))
+    async def arecord_thumbs(self, query: str, model: str, up: bool | float = True,
+                             **kwargs: Any) -> str:
+        return await asyncio.to_thread(functools.partial(self.record_thumbs, query, model, up,
+                                                         **kwargs))
 
     async def arecord_feedback(self, decision_id: str, **kwargs: Any) -> str:
         return await asyncio.to_thread(functools.partial(self.record_feedback, decision_id, **kwargs))

@@ -247,6 +247,24 @@ class Replica:
             self.publish()
         return ids
 
+    def commit_many(self, items: list[Item], batch_size: int,
+                    embed: Callable[[list[str]], np.ndarray], progress: Callable[[int], Any]) -> int:
+        """:meth:`commit` batch by batch (embedding each batch first); returns how many items are
+        stored, or raises :class:`StoreUnavailableError` whose ``n_stored`` counts all batches."""
+        stored = 0
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
+            try:
+                self.commit(batch, embed([item[1] for item in batch]))
+            except StoreUnavailableError as exc:
+                done = stored + exc.n_stored
+                raise StoreUnavailableError(
+                    f"stored {done} of {len(items)} items, then: {exc}", n_stored=done
+                ) from exc
+            stored += len(batch)
+            progress(len(batch))
+        return stored
+
     def commit_control(self, kind: str, payload: dict[str, Any]) -> Event:
         """Store and apply a change to the model set."""
         with self.locked():

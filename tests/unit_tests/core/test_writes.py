@@ -114,7 +114,7 @@ def test_record_many_reports_how_many_items_were_stored(make_eagle: Callable[...
     _fail_upsert(monkeypatch, "_log", skip=1)  # batch 1 (items 0-1) stored, batch 2 fails
     with pytest.raises(StoreUnavailableError) as info:
         eagle.record_many(items, batch_size=2, progress=False)
-    assert info.value.n_stored == 2 and "2 of 5" in str(info.value)
+    assert info.value.n_stored == 2 and "stored 2 of 5" in str(info.value)
     assert eagle.n_feedback == 2  # what was stored is applied: nothing half-applied
     assert eagle.record_many(items, batch_size=2, progress=False) == 5  # retry all: keys dedupe
     assert eagle.n_feedback == 5 and eagle.n_comparisons == 5
