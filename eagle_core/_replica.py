@@ -3,8 +3,10 @@ timeline of what was seen, plus stamping and committing new events.
 
 Every event goes through :meth:`Replica.commit` (durably to the store first, then folded in) or
 arrives from another process through :meth:`Replica.sync`; either way the state equals the log
-replayed in ``(ts, writer, seq)`` order. Writers take the lock; readers only read :attr:`view`,
-which is replaced whole after each applied event or batch, so they never wait on a writer.
+replayed in ``(ts, writer, seq)`` order. Writers take the lock (a writer stuck on a hung store holds it
+at most ``store_timeout``: its request then fails and the circuit refuses the next ones at once);
+readers only read :attr:`view`, replaced whole after each applied event or batch, so they never
+wait on a writer.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -73,20 +74,6 @@ class Replica:
 
     def publish(self) -> None:
         self.view = self.state.view()
-
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the lock, waiting at most ``store_timeout`` (a writer stuck on the store holds it)."""
-        timeout = self.config.store_timeout
-        if not self.lock.acquire(timeout=-1 if timeout is None else timeout):
-            raise StoreUnavailableError(
-                f"not recorded: another write to the Chroma store {self.store.name!r} has not "
-                f"finished within {timeout:g} s (EagleConfig.store_timeout); retry later"
-            )
-        try:
-            yield
-        finally:
-            self.lock.release()
 
     def reset(self) -> None:
         self.state = RatingState(self.config)
@@ -174,7 +161,7 @@ class Replica:
     def sync(self) -> int:
         """Fold in events written by other processes; returns how many were new (see Eagle.sync)."""
         started = time.time_ns()
-        with self.locked():
+        with self.lock:
             timeline = self.timeline
             new = self.store.load_new(timeline.sync_from, timeline.seen)
             self.last_sync = time.monotonic()
@@ -216,7 +203,7 @@ class Replica:
         skipped. If the store fails, the events it stored before failing are applied (they are in
         the log), the others' sequence numbers are handed out again (a retry lands on the same
         records) and the error's ``n_stored`` says how many were stored."""
-        with self.locked():
+        with self.lock:
             events, vecs, new_queries, ids, batch, fresh = [], [], [], [], set(), set()
             seq0, seen = self.seq, self.timeline.seen
             for (kind, query, pairs, decision_id, ikey), vec in zip(items, embeddings, strict=True):
@@ -267,7 +254,7 @@ class Replica:
 
     def commit_control(self, kind: str, payload: dict[str, Any]) -> Event:
         """Store and apply a change to the model set."""
-        with self.locked():
+        with self.lock:
             event = self.stamp(kind, "", (), payload, "")
             try:
                 self.store.append([event], self.store.unit_vector()[None, :], [""])
