@@ -3,7 +3,9 @@
 The neighbour-index record of a new query and the record of a routing decision are both derived
 data (the first can be rebuilt from the log, the second only serves feedback by decision id), so
 ``record_*`` and ``route`` hand them to a :class:`WriteBehind` and return. The thread writes what
-has queued up in batches (a group commit), keeps items whose write failed and retries them with
+has queued up in batches (a group commit: it lingers a moment after the first item so that items
+queued meanwhile share one write, which keeps the store's write load below one write per route),
+keeps items whose write failed and retries them with
 backoff, and forgets the oldest items beyond ``max_items`` (with a warning) while the store is down.
 Until an item is written it stays readable through :meth:`WriteBehind.pending`.
 """
@@ -34,14 +36,17 @@ class WriteBehind(Generic[T]):
         write: writes a batch of items; raises if the store failed (the batch is then retried).
         max_items: at most this many items wait; the oldest are dropped beyond it.
         batch: at most this many items per ``write`` call.
+        linger: seconds to wait after the first queued item before writing (unless flushed).
     """
 
     def __init__(self, name: str, write: Callable[[Sequence[T]], Any], *, max_items: int = 100_000,
-                 batch: int = 256) -> None:
+                 batch: int = 256, linger: float = 0.0) -> None:
         self.name = name
         self.write = write
         self.max_items = max_items
         self.batch = batch
+        self.linger = linger
+        self._hurry = 0  # flushes waiting: write without lingering
         self._items: OrderedDict[Hashable, T] = OrderedDict()
         self._cond = threading.Condition()
         self._busy = 0
@@ -81,11 +86,16 @@ class WriteBehind(Generic[T]):
         """Wait until every queued item is written; False if that took longer than ``timeout``."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._items or self._busy:
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                self._cond.wait(left)
+            self._hurry += 1
+            self._cond.notify_all()
+            try:
+                while self._items or self._busy:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    self._cond.wait(left)
+            finally:
+                self._hurry -= 1
         return True
 
     def close(self, timeout: float = 5.0) -> bool:
@@ -110,6 +120,12 @@ class WriteBehind(Generic[T]):
                 if self._closed and (not self._items or failures):
                     self._cond.notify_all()
                     return
+                until = time.monotonic() + self.linger
+                while not (self._closed or self._hurry or len(self._items) >= self.batch):
+                    left = until - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
                 batch = list(self._items.items())[: self.batch]
                 self._busy = 1
             try:

@@ -52,6 +52,9 @@ RawPair = tuple[str, str, float, float, bool]
 re-scored with the engine's ``draw_score`` on replay, so that choice can change without rewriting."""
 
 _PAGE = 5000
+_LINGER_S = 0.25
+"""Records written behind wait this long for others to share their write (a group commit): other
+workers see a new query in the index, or a decision, about this much later."""
 _PRUNE_EVERY_S = 600.0
 """How often the decisions' write-behind thread deletes decisions older than the retention."""
 
@@ -151,9 +154,9 @@ class FeedbackStore:
         self._dim: int | None = None
         self._batch = 1000
         self._index_behind: WriteBehind[tuple[str, np.ndarray, str]] = WriteBehind(
-            "neighbour-index", self._write_index)
+            "neighbour-index", self._write_index, linger=_LINGER_S)
         self._decision_behind: WriteBehind[tuple[str, int, str]] = WriteBehind(
-            "decision", self._write_decisions, max_items=10_000)
+            "decision", self._write_decisions, max_items=10_000, linger=_LINGER_S)
         self._last_prune = 0.0
 
     # -- opening ---------------------------------------------------------------------------------
