@@ -40,6 +40,17 @@ def _import_engine(code: str | None) -> Any:
     return eagle_core
 
 
+def _meet(folder: str | None, peers: int, step: str, label: str) -> None:
+    """Wait (at most 30 min) until ``peers`` runs sharing ``folder`` have reached ``step``."""
+    if folder is None:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / f"{step}.{''.join(c if c.isalnum() else '-' for c in label)}").touch()
+    deadline = time.monotonic() + 1800
+    while len(list(Path(folder).glob(f"{step}.*"))) < peers and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 20_000, 100_000])
@@ -47,6 +58,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--code", default=None, help="checkout to import eagle_core from")
     parser.add_argument("--label", default=None, help="name of this run in the output file")
     parser.add_argument("--dir", default=None, help="where the temp store goes (default: $TMPDIR)")
+    parser.add_argument("--barrier", default=None,
+                        help="folder shared with --peers other runs: time the calls only when all are "
+                             "built, so runs of two code trees started together are timed side by side")
+    parser.add_argument("--peers", type=int, default=2)
     parser.add_argument("--out", default="bench-out")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -79,6 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
             builder.close()
             del builder
             gc.collect()
+            _meet(args.barrier, args.peers, f"built-{n}", label)
             eagle = eagle_core.Eagle(MODELS, path=path, collection="bench", embedder=minilm).open()
             texts = [f"How should I phrase question number {n + j} about {names[j % 5]}?"
                      for j in range(args.calls + 10)]
@@ -102,6 +118,7 @@ def main(argv: list[str] | None = None) -> dict:
             eagle.close()
             del eagle
             gc.collect()
+            _meet(args.barrier, args.peers, f"timed-{n}", label)
             fb, rp = row["record_feedback_new_query"], row["record_comparison_stored_query"]
             print(f"[{label}] N={n:>7}: record_feedback (new query) p50 {fb['p50_ms']:.2f} ms "
                   f"p99 {fb['p99_ms']:.2f} ms; record_comparison (stored query) p50 "
