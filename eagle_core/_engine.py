@@ -30,9 +30,7 @@ from eagle_core._decisions import Decisions
 from eagle_core._embeddings import Embedder, EmbeddingCache, resolve_embedder
 from eagle_core._errors import (
     ConfigError,
-    EagleError,
     EngineClosedError,
-    InvalidFeedbackError,
 )
 from eagle_core._guard import Circuit, GuardedClient
 from eagle_core._inputs import (
@@ -43,11 +41,13 @@ from eagle_core._inputs import (
     check_store_args,
     decision_pairs,
     model_exists,
+    one_feedback,
+    parse_items,
 )
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
 from eagle_core._priors import Priors
 from eagle_core._replica import Replica
-from eagle_core._state import RatingState, View
+from eagle_core._state import View
 from eagle_core._store import FeedbackStore, RawPair
 
 __all__ = ["Eagle"]
@@ -114,10 +114,6 @@ class Eagle:
         return self._opened().view
 
     @property
-    def _state(self) -> RatingState:
-        return self._opened().state
-
-    @property
     def models(self) -> tuple[str, ...]:
         """The models this engine routes among, in the order they were added: the store's models
         except those left out of ``models=`` when it was opened (``ratings`` lists them all)."""
@@ -177,13 +173,14 @@ class Eagle:
             store = FeedbackStore(GuardedClient(make_client(self.path, self.client), circuit), name,
                                   decision_retention=self._cfg.decision_retention)
             store.open(embedder.name, cache.dim)
-            circuit.set_probe(store.count_queries)
             priors = Priors(cache.embed_many)
             replica = Replica(store, self._cfg, lock=self._lock, writer=self._writer,
                               caller_costs=self._initial_costs, on_apply=priors.on_event,
                               on_sync=priors.drain, embed=cache.embed_many)
             replica.load()
             priors.drain()  # labelled sets in the log: routable as soon as open() returns
+            # a write that timed out may land once the store answers again: fold it in then
+            circuit.set_probe(store.count_queries, on_recover=replica.sync_now)
             self._cache, self._store, self._circuit = cache, store, circuit
             self._priors, self._replica = priors, replica
             self._open = True
@@ -219,10 +216,9 @@ class Eagle:
         pool = check_candidates(candidates, routable)
         if force is not None:
             fb.check_model(force, routable, "force")
-        if not self.degraded:
-            view_replica = self._replica
-            if view_replica is not None:
-                view_replica.maybe_sync()  # in a background thread: this route does not wait
+        replica = self._replica
+        if replica is not None and not self.degraded:
+            replica.maybe_sync()  # in a background thread: this route does not wait for it
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
         neighbours, degraded = self._neighbours(embedding, view)
         global_ratings = dict(view.ratings)
@@ -307,13 +303,8 @@ class Eagle:
         ``thumbs`` (True/False or "up"/"down") or ``score`` in [0, 1] on the chosen model;
         ``better="x"`` (x's answer beat the chosen one), ``worse="x"`` (the chosen beat x),
         ``tie="x"``; or ``scores`` for several models."""
-        given = {k: v for k, v in dict(thumbs=thumbs, score=score, better=better, worse=worse,
-                                       tie=tie, scores=scores).items() if v is not None}
-        if len(given) != 1:
-            raise InvalidFeedbackError(
-                "record_feedback takes exactly one of thumbs, score, better, worse, tie, scores; "
-                f"got {sorted(given) or 'none'}"
-            )
+        given = one_feedback(thumbs=thumbs, score=score, better=better, worse=worse, tie=tie,
+                             scores=scores)
         decision = self.decision(decision_id)
         models, chosen = self.models, decision.model
         kind, pairs = decision_pairs(given, chosen, models)
@@ -327,18 +318,7 @@ class Eagle:
         store fails, the :class:`StoreUnavailableError` says in ``n_stored`` how many were stored
         (and applied) before it: retry ``items[n_stored:]``, or all of them if every item has an
         ``"idempotency_key"`` (an item whose key is stored already is counted once)."""
-        self.open()
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        models = self.models
-        parsed = []
-        for i, item in enumerate(items):
-            try:
-                kind, query, pairs = fb.parse_item(item, models)
-                key = check_key(item.get("idempotency_key"))
-            except EagleError as exc:
-                raise type(exc)(f"record_many item {i}: {exc}") from None
-            parsed.append((kind, query, pairs, "", key))
+        parsed = parse_items(items, self.models, batch_size)
         self._circuit.check()  # type: ignore[union-attr]
         with tqdm(total=len(parsed), desc="recording feedback", unit="item", disable=not progress) as bar:
             embed = functools.partial(self._cache.embed_many, remember=False)  # type: ignore[union-attr]

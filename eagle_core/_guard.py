@@ -104,6 +104,7 @@ class Circuit:
         self._lock = threading.Lock()
         self._opened_at: float | None = None
         self._probe: Callable[[], Any] | None = None
+        self._on_recover: Callable[[], Any] | None = None
         self._closed_for_good = False
 
     @property
@@ -111,9 +112,10 @@ class Circuit:
         """True while the store is considered down (the engine is degraded)."""
         return self._opened_at is not None
 
-    def set_probe(self, probe: Callable[[], Any]) -> None:
-        """The cheap request the background probe sends while the circuit is open."""
-        self._probe = probe
+    def set_probe(self, probe: Callable[[], Any], on_recover: Callable[[], Any] | None = None) -> None:
+        """The cheap request the background probe sends while the circuit is open, and what to run
+        once the store answers again (e.g. a sync: a write that timed out may have landed)."""
+        self._probe, self._on_recover = probe, on_recover
 
     def shut(self) -> None:
         """The engine was closed: stop probing."""
@@ -180,6 +182,11 @@ class Circuit:
             self._opened_at = None
         if not self._closed_for_good:
             logger.warning("Chroma store %r answers again: degraded mode ended", self.what)
+            if self._on_recover is not None:
+                try:
+                    self._on_recover()
+                except Exception as exc:  # the next sync retries
+                    logger.warning("could not re-read the store after it recovered (%s)", exc)
 
 
 class _GuardedCollection:

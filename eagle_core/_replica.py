@@ -177,6 +177,11 @@ class Replica:
         self.repair_others(new, started)
         return len(new)
 
+    def sync_now(self) -> None:
+        """A sync plus its follow-up, in the calling thread."""
+        self.sync()
+        self.on_sync()
+
     def maybe_sync(self) -> None:
         """When a sync is due (``sync_interval``), start one in a background thread."""
         interval = self.config.sync_interval
@@ -187,8 +192,7 @@ class Replica:
 
     def _background_sync(self) -> None:
         try:
-            self.sync()
-            self.on_sync()
+            self.sync_now()
         except Exception as exc:
             logger.warning("could not read new feedback from the store (%s)", exc)
             self.last_sync = time.monotonic()
