@@ -158,6 +158,7 @@ class FeedbackStore:
         self._decision_behind: WriteBehind[tuple[str, int, str]] = WriteBehind(
             "decision", self._write_decisions, max_items=10_000, linger=_LINGER_S)
         self._last_prune = 0.0
+        self._indexed = False
 
     # -- opening ---------------------------------------------------------------------------------
     def open(self, embedder_name: str, dim: int) -> None:
@@ -263,14 +264,22 @@ class FeedbackStore:
             return []
         vec = np.asarray(embedding, dtype=np.float32)
         queued = self._index_behind.pending()  # first: an item leaves the queue once it is in Chroma
-        result = self._queries.query(query_embeddings=vec[None, :], n_results=n, include=["distances"])
-        found = dict(zip(result["ids"][0], result["distances"][0], strict=True))
+        found: dict[str, float] = {}
+        if self._index_has_records():  # a chroma server refuses to search a never-written index
+            result = self._queries.query(query_embeddings=vec[None, :], n_results=n,
+                                         include=["distances"])
+            found.update(zip(result["ids"][0], result["distances"][0], strict=True))
         for key, (_, qvec, _) in queued:
             found[str(key)] = float(1.0 - np.dot(vec, qvec))
         return sorted(found.items(), key=lambda kv: (kv[1], kv[0]))[:n]
 
     def count_queries(self) -> int:
         return int(self._queries.count())
+
+    def _index_has_records(self) -> bool:
+        if not self._indexed:  # asked again until true: another worker may write the first one
+            self._indexed = self.count_queries() > 0
+        return self._indexed
 
     # -- writing ---------------------------------------------------------------------------------
     def append(
@@ -319,6 +328,7 @@ class FeedbackStore:
         self._queries.upsert(ids=[k for k, _, _ in items],
                              embeddings=np.stack([v for _, v, _ in items]).astype(np.float32),
                              documents=[t for _, _, t in items])
+        self._indexed = True
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until the records queued behind are written (tests, shutdown)."""
