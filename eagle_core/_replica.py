@@ -200,13 +200,14 @@ class Replica:
             self._sync_running.release()
 
     # -- writing ---------------------------------------------------------------------------------
-    def commit(self, items: list[Item], embeddings: np.ndarray) -> list[str]:
+    def commit(self, items: list[Item], embeddings: np.ndarray, *, bulk: bool = False) -> list[str]:
         """Stamp, store (durably: the log write is the commit) and then apply a batch of events,
         under the lock so the log order is the order in which they were applied. Returns the event
         id of each item. Events whose id was applied already (an idempotency key seen before) are
         skipped. If the store fails, the events it stored before failing are applied (they are in
         the log), the others' sequence numbers are handed out again (a retry lands on the same
-        records) and the error's ``n_stored`` says how many were stored."""
+        records) and the error's ``n_stored`` says how many were stored. ``bulk``: index new queries
+        right away (a bulk load would otherwise leave a long queue behind it)."""
         with self.lock:
             events, vecs, new_queries, ids, batch, fresh = [], [], [], [], set(), set()
             seq0, seen = self.seq, self.timeline.seen
@@ -226,7 +227,8 @@ class Replica:
             if not events:
                 return ids
             try:
-                self.store.append(events, np.stack(vecs), [e.text for e in events], new_queries)
+                self.store.append(events, np.stack(vecs), [e.text for e in events], new_queries,
+                                  index_now=bulk)
             except StoreUnavailableError as exc:
                 self.seq = seq0 + exc.n_stored
                 for event in events[: exc.n_stored]:
@@ -246,7 +248,7 @@ class Replica:
         for start in range(0, len(items), batch_size):
             batch = items[start : start + batch_size]
             try:
-                self.commit(batch, embed([item[1] for item in batch]))
+                self.commit(batch, embed([item[1] for item in batch]), bulk=True)
             except StoreUnavailableError as exc:
                 done = stored + exc.n_stored
                 raise StoreUnavailableError(

@@ -288,9 +288,12 @@ class FeedbackStore:
         embeddings: np.ndarray | None = None,
         documents: Sequence[str] | None = None,
         new_queries: Iterable[tuple[str, np.ndarray, str]] = (),
+        *,
+        index_now: bool = False,
     ) -> None:
         """Write ``events`` to the log (upsert: one record per event id; this is the commit) and
-        queue the index records of ``new_queries`` (key, embedding, text) behind it. ``embeddings``
+        queue the index records of ``new_queries`` (key, embedding, text) behind it; ``index_now``
+        (bulk loads): write them right after the log instead, queueing only what fails. ``embeddings``
         and ``documents`` are only used by a format-1 store (format 2 keeps the text in the event).
         On failure raises :class:`StoreUnavailableError` whose ``n_stored`` counts the events of
         ``events`` written before the failing batch."""
@@ -311,8 +314,16 @@ class FeedbackStore:
                 f"{stored} of {len(events)} events were stored before it; retry the rest later",
                 n_stored=stored,
             ) from exc
-        for key, vec, text in new_queries:
-            self._index_behind.put(key, (key, np.asarray(vec, dtype=np.float32), text))
+        items = [(key, np.asarray(vec, dtype=np.float32), text) for key, vec, text in new_queries]
+        if index_now and items:
+            try:
+                for start in range(0, len(items), self._batch):
+                    self._write_index(items[start : start + self._batch])
+                return
+            except Exception as exc:  # the log holds the events: index them behind instead
+                logger.warning("neighbour-index write failed (%s); retrying it in the background", exc)
+        for item in items:
+            self._index_behind.put(item[0], item)
 
     def _upsert_v1(self, chunk: Sequence[Event], start: int, embeddings: np.ndarray | None,
                    documents: Sequence[str] | None) -> None:
