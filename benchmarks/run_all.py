@@ -3,6 +3,8 @@
 Steps, each in its own process (so RSS and timings do not leak between them):
 
 * ``core``: benchmarks/bench_core.py, 10k and 100k stored queries (issue 2, "Measure");
+* ``writes``: benchmarks/bench_writes.py, one ``record_*`` call's latency at 1k, 20k and 100k stored
+  events (issue 15);
 * ``load``: benchmarks/bench_load.py, 4 processes x 60 s on one ``chroma run`` server (issue 7);
 * ``contention``: benchmarks/bench_contention.py, route latency of one engine with 4 router + 4
   writer threads on a ``chroma run`` server (issue 15); ``--compare-tree ../main`` adds another
@@ -42,7 +44,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 STEPS = (
-    "core", "load", "contention", "langchain", "calibrate-decision", "consistency",
+    "core", "writes", "load", "contention", "langchain", "calibrate-decision", "consistency",
     "consistency-recommended", "eval", "tune", "select", "splits", "unseen-routerbench", "unseen-arena",
     "poison",
 )
@@ -61,6 +63,9 @@ def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str
         "core": [py, str(HERE / "bench_core.py"), "--out", str(out),
                  "--sizes", *(["10000"] if quick else ["10000", "100000"]),
                  *(["--routes", "100", "--fresh", "20"] if quick else [])],
+        "writes": [py, str(HERE / "bench_writes.py"), "--out", str(out), "--quiet",
+                   "--sizes", *(["1000", "5000"] if quick else ["1000", "20000", "100000"]),
+                   "--calls", "30" if quick else "200"],
         "load": [py, str(HERE / "bench_load.py"), "--out", str(out),
                  "--seconds", "15" if quick else "60", "--procs", "4"],
         "contention": [py, str(HERE / "bench_contention.py"), "--out", str(out),

@@ -51,6 +51,12 @@ class EagleConfig:
     ``None`` = only this process writes (no re-reads)."""
     max_decisions: int = 10_000
     """How many recent decisions are remembered for ``record_feedback(decision_id, ...)``."""
+    decision_retention: float | None = 7 * 86400.0
+    """Seconds a routing decision is kept in the store, so ``record_feedback(decision_id, ...)``
+    works from any worker sharing it; ``None`` = decisions stay in the routing process only."""
+    decision_wait: float = 2.0
+    """How long ``record_feedback`` waits for a decision another worker routed but has not written
+    yet (decisions are written behind the route) before raising ``UnknownDecisionError``."""
     embedding_cache_size: int = 4096
     """How many query embeddings are cached by text (one embedding per route+feedback cycle)."""
     source_defence: bool = True
@@ -100,6 +106,10 @@ class EagleConfig:
         _check_range("source_budget", self.source_budget, 0.0, math.inf)
         _check_range("source_local_budget", self.source_local_budget, 0.0, math.inf)
         _check_range("source_neighbor_share", self.source_neighbor_share, 0.0, 1.0)
+
+        if self.decision_retention is not None:
+            _check_positive("decision_retention", self.decision_retention)
+        _check_range("decision_wait", self.decision_wait, 0.0, 600.0)
         if self.store_timeout is not None:
             _check_positive("store_timeout", self.store_timeout)
         _check_positive("store_retry_interval", self.store_retry_interval)

@@ -63,3 +63,9 @@ class RouteDecision:
         data = asdict(self)
         data["ranking"] = [asdict(s) for s in self.ranking]
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RouteDecision:
+        """The inverse of :meth:`to_dict` (decisions stored for feedback from another worker)."""
+        ranking = tuple(ModelScore(**s) for s in data["ranking"])
+        return cls(**{**data, "ranking": ranking})

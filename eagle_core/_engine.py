@@ -13,7 +13,6 @@ import functools
 import logging
 import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,16 +27,17 @@ from eagle_core._config import EagleConfig
 from eagle_core._connect import collection_name, drop_collections, make_client
 from eagle_core._costs import CostSpec, cost_to_dict, estimate_cost, parse_cost
 from eagle_core._decision import RouteDecision
+from eagle_core._decisions import Decisions
 from eagle_core._embeddings import Embedder, EmbeddingCache, resolve_embedder
 from eagle_core._errors import (
     ConfigError,
     EngineClosedError,
     InvalidFeedbackError,
-    UnknownDecisionError,
 )
 from eagle_core._guard import Circuit, GuardedClient
 from eagle_core._inputs import (
     check_candidates,
+    check_key,
     check_labelled,
     check_models,
     check_store_args,
@@ -94,7 +94,6 @@ class Eagle:
         check_store_args(path, client, collection, config)
         self._cfg = config or EagleConfig()
         self._lock = threading.RLock()  # writers and sync; never taken by routes
-        self._decisions_lock = threading.Lock()
         self._open = False
         self._closed = False
         self._circuit: Circuit | None = None
@@ -103,7 +102,7 @@ class Eagle:
         self._replica: Replica | None = None
         self._writer = uuid.uuid4().hex[:12]
         self._priors: Priors | None = None
-        self._decisions: OrderedDict[str, RouteDecision] = OrderedDict()
+        self._decisions = Decisions(self._cfg)
 
     # ------------------------------------------------------------------ state ----------------------
     def _opened(self) -> Replica:
@@ -119,8 +118,11 @@ class Eagle:
 
     @property
     def models(self) -> tuple[str, ...]:
-        """Current model names, in the order they were added."""
-        return self._view.models
+        """The models this engine routes among, in the order they were added: the store's models
+        except those left out of ``models=`` when it was opened (``ratings`` lists them all)."""
+        replica = self._opened()
+        hidden = replica.hidden
+        return tuple(m for m in replica.view.models if m not in hidden)
 
     @property
     def costs(self) -> dict[str, CostSpec]:
@@ -171,12 +173,13 @@ class Eagle:
             cache = EmbeddingCache(embedder, self._cfg.embedding_cache_size)
             name = collection_name(self.collection, self.path, self.client)
             circuit = Circuit(self._cfg.store_timeout, self._cfg.store_retry_interval, name)
-            store = FeedbackStore(GuardedClient(make_client(self.path, self.client), circuit), name)
+            store = FeedbackStore(GuardedClient(make_client(self.path, self.client), circuit), name,
+                                  decision_retention=self._cfg.decision_retention)
             store.open(embedder.name, cache.dim)
             priors = Priors(cache.embed_many)
             replica = Replica(store, self._cfg, lock=self._lock, writer=self._writer,
                               caller_costs=self._initial_costs, on_apply=priors.on_event,
-                              on_sync=priors.drain)
+                              on_sync=priors.drain, embed=cache.embed_many)
             replica.load()
             priors.drain()  # labelled sets in the log: routable as soon as open() returns
             # a write that timed out may land once the store answers again: fold it in then
@@ -212,9 +215,10 @@ class Eagle:
         view = self._view  # one consistent state for the whole route, whatever writers do
         query = fb.check_query(query)
         choice.check_rule(willingness_to_pay, cost_weight, budget)
-        pool = check_candidates(candidates, view.models)
+        routable = self.models
+        pool = check_candidates(candidates, routable)
         if force is not None:
-            fb.check_model(force, view.models, "force")
+            fb.check_model(force, routable, "force")
         replica = self._replica
         if replica is not None and not self.degraded:
             replica.maybe_sync()  # in a background thread: this route does not wait for it
@@ -231,10 +235,7 @@ class Eagle:
                                  normalization=self._cfg.normalization, force=force,
                                  wtp=willingness_to_pay, cost_weight=cost_weight, budget=budget,
                                  n_neighbors=len(neighbours), degraded=degraded)
-        with self._decisions_lock:
-            self._decisions[decision.decision_id] = decision
-            while len(self._decisions) > self._cfg.max_decisions:
-                self._decisions.popitem(last=False)
+        self._decisions.remember(decision, self._store)  # the store's copy is written behind
         return decision
 
     async def aroute(self, query: str, **kwargs: Any) -> RouteDecision:
@@ -259,42 +260,43 @@ class Eagle:
             return [], True
 
     def decision(self, decision_id: str) -> RouteDecision:
-        """A recent decision by id (the last ``max_decisions`` are remembered, in this process)."""
+        """A decision by id: one of this engine's last ``max_decisions``, or one any worker on the
+        same store routed within ``decision_retention`` seconds (waiting up to ``decision_wait``
+        seconds for one the routing worker has not written yet: it writes decisions behind)."""
         self._opened()
-        with self._decisions_lock:
-            found = self._decisions.get(decision_id) if isinstance(decision_id, str) else None
-        if found is None:
-            raise UnknownDecisionError(
-                f"decision_id {decision_id!r} is not one of this engine's last "
-                f"{self._cfg.max_decisions} decisions; give feedback with record_comparison(query, ...) "
-                "instead, or raise EagleConfig.max_decisions"
-            )
-        return found
+        return self._decisions.find(decision_id, self._store)
 
     # ------------------------------------------------------------------ feedback -------------------
     def record_comparison(self, query: str, winner: str, loser: str, *, tie: bool = False,
-                          source: str | None = None) -> str:
+                          source: str | None = None, idempotency_key: str | None = None) -> str:
         """``winner``'s answer to ``query`` beat ``loser``'s (or they drew, ``tie=True``); returns the
-        event id once the feedback is durably stored. ``source``: who gave it (user / tenant / API
-        key id; every ``record_*`` takes it): its influence is bounded (``EagleConfig.source_defence``);
-        None = your own feedback, counted in full."""
+        event id once the feedback is durably stored. Every ``record_*`` also takes:
+
+        ``source``: who gave it (user / tenant / API key id): its influence is bounded
+        (``EagleConfig.source_defence``); None = your own feedback, counted in full.
+        ``idempotency_key``: a string unique to this piece of feedback, e.g. a request id. Calls
+        with the same key are stored and counted once, so a call that raised (or whose answer was
+        lost) can be retried safely, from any worker."""
         self.open()
         query = fb.check_query(query)
         pairs = fb.comparison_pairs(winner, loser, tie, self.models)
-        return self._record("comparison", query, pairs, source=source)
+        return self._record("comparison", query, pairs, source=source, key=idempotency_key)
 
-    def record_scores(self, query: str, scores: Mapping[str, float], *, source: str | None = None) -> str:
+    def record_scores(self, query: str, scores: Mapping[str, float], *, source: str | None = None,
+                      idempotency_key: str | None = None) -> str:
         """Per-model scores for one query: every pair of models becomes one match."""
         self.open()
         query = fb.check_query(query)
-        return self._record("scores", query, fb.score_pairs(scores, self.models), source=source)
+        return self._record("scores", query, fb.score_pairs(scores, self.models), source=source,
+                            key=idempotency_key)
 
     def record_thumbs(self, query: str, model: str, up: bool | float = True, *,
-                      source: str | None = None) -> str:
+                      source: str | None = None, idempotency_key: str | None = None) -> str:
         """A thumb up/down (or a score in [0, 1]) on ``model``'s answer; see module docs for the maths."""
         self.open()
         query = fb.check_query(query)
-        return self._record("thumbs", query, fb.thumbs_pairs(model, up, self.models), source=source)
+        pairs = fb.thumbs_pairs(model, up, self.models)
+        return self._record("thumbs", query, pairs, source=source, key=idempotency_key)
 
     def record_feedback(
         self,
@@ -307,6 +309,7 @@ class Eagle:
         tie: str | None = None,
         scores: Mapping[str, float] | None = None,
         source: str | None = None,
+        idempotency_key: str | None = None,
     ) -> str:
         """Feedback on an earlier decision, without resending the text. Give exactly one of:
         ``thumbs`` (True/False or "up"/"down") or ``score`` in [0, 1] on the chosen model;
@@ -317,29 +320,25 @@ class Eagle:
         decision = self.decision(decision_id)
         models, chosen = self.models, decision.model
         kind, pairs = decision_pairs(given, chosen, models)
-        return self._record(kind, decision.query, pairs, decision_id=decision.decision_id, source=source)
+        return self._record(kind, decision.query, pairs, decision_id=decision.decision_id,
+                            source=source, key=idempotency_key)
 
     def record_many(self, items: Iterable[Mapping[str, Any]], *, batch_size: int = 256,
                     progress: bool = True) -> int:
         """Bulk import: every item is validated first (nothing is written if one is bad), then
-        texts are embedded and stored batch by batch. Returns the number of events written."""
+        texts are embedded and stored batch by batch. Returns how many items are stored. If the
+        store fails, the :class:`StoreUnavailableError` says in ``n_stored`` how many were stored
+        (and applied) before it: retry ``items[n_stored:]``, or all of them if every item has an
+        ``"idempotency_key"`` (an item whose key is stored already is counted once)."""
         parsed = parse_items(items, self.models, batch_size)
         self._circuit.check()  # type: ignore[union-attr]
-        bar = tqdm(total=len(parsed), desc="recording feedback", unit="item", disable=not progress)
-        try:
-            for start in range(0, len(parsed), batch_size):
-                batch = parsed[start : start + batch_size]
-                embeddings = self._cache.embed_many([b[1] for b in batch], remember=False)  # type: ignore[union-attr]
-                self._opened().commit([(kind, q, pairs, "", src) for kind, q, pairs, src in batch],
-                                      embeddings)
-                bar.update(len(batch))
-        finally:
-            bar.close()
-        return len(parsed)
+        with tqdm(total=len(parsed), desc="recording feedback", unit="item", disable=not progress) as bar:
+            embed = functools.partial(self._cache.embed_many, remember=False)  # type: ignore[union-attr]
+            return self._opened().commit_many(parsed, batch_size, embed, bar.update)
 
     async def arecord_comparison(self, query: str, winner: str, loser: str, **kwargs: Any) -> str:
-        call = functools.partial(self.record_comparison, query, winner, loser, **kwargs)
-        return await asyncio.to_thread(call)
+        return await asyncio.to_thread(functools.partial(self.record_comparison, query, winner, loser,
+                                                         **kwargs))
 
     async def arecord_scores(self, query: str, scores: Mapping[str, float], **kwargs: Any) -> str:
         return await asyncio.to_thread(functools.partial(self.record_scores, query, scores, **kwargs))
@@ -354,11 +353,12 @@ class Eagle:
         return await asyncio.to_thread(functools.partial(self.record_many, list(items), **kwargs))
 
     def _record(self, kind: str, query: str, pairs: tuple[RawPair, ...], *, decision_id: str = "",
-                source: str | None = None) -> str:
-        source = check_source(source)
+                source: str | None = None, key: str | None = None) -> str:
+        source, key = check_source(source), check_key(key)
         self._circuit.check()  # type: ignore[union-attr]  # degraded: refuse at once
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
-        return self._opened().commit([(kind, query, pairs, decision_id, source)], embedding[None, :])[0]
+        item = (kind, query, pairs, decision_id, key, source)
+        return self._opened().commit([item], embedding[None, :])[0]
 
     # ------------------------------------------------------------------ models at run time ---------
     def add_model(self, name: str, cost: Any = None, *,
@@ -451,6 +451,19 @@ class Eagle:
         self.open()
         return self._cache.embedder  # type: ignore[union-attr]
 
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the records written behind (neighbour-index entries of new queries, routing
+        decisions) are in the store; False if that took longer than ``timeout`` seconds."""
+        store = self._store
+        return True if store is None else store.flush(timeout)
+
+    def warmup(self) -> Eagle:
+        """Load the embedder and open the store (replaying the log) now instead of at the first
+        call, which otherwise pays for both (loading MiniLM takes seconds on a cold machine)."""
+        self.open()
+        self._cache.embedder.embed(["warm up"])  # type: ignore[union-attr]
+        return self
+
     def close(self) -> None:
         """Close the engine: later calls raise :class:`EngineClosedError`. An in-memory engine's
         collections are deleted (its feedback is gone); a persistent or shared store is kept."""
@@ -464,7 +477,10 @@ class Eagle:
         finally:
             if locked:
                 self._lock.release()
-        if store is not None and self.path is None and self.client is None:
+        in_memory = self.path is None and self.client is None
+        if store is not None:  # what is queued behind is written (a shared store) or dropped
+            store.close(0.0 if in_memory else min(5.0, timeout or 5.0))
+        if store is not None and in_memory:
             drop_collections(store.client, f"{store.name}_")
 
     @property

@@ -60,8 +60,16 @@ class UnknownDecisionError(EagleError, KeyError):
 
 class StoreUnavailableError(EagleError, ConnectionError):
     """The Chroma store cannot be reached or did not answer in time (``EagleConfig.store_timeout``);
-    the call's change was not applied here (a write that timed out may still land in the store, and
-    is then folded in by the next sync)."""
+    the call's change was not applied here (a write that timed out may still land in the store:
+    retry, the event ids make the retry replace it).
+
+    ``n_stored``: how many of the call's items were stored before the failure (``record_many``
+    stores batch by batch); retry the rest, or all of them with the same idempotency keys.
+    """
+
+    def __init__(self, *args: object, n_stored: int = 0) -> None:
+        super().__init__(*args)
+        self.n_stored = n_stored
 
 
 class EngineClosedError(EagleError, RuntimeError):

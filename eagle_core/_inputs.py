@@ -16,6 +16,7 @@ from eagle_core._store import RawPair
 
 __all__ = [
     "check_candidates",
+    "check_key",
     "check_labelled",
     "check_models",
     "check_store_args",
@@ -115,17 +116,19 @@ def one_feedback(**given: Any) -> dict[str, Any]:
 
 
 def parse_items(items: Any, models: Sequence[str], batch_size: Any
-                ) -> list[tuple[str, str, tuple[RawPair, ...], str | None]]:
-    """Every ``record_many`` item -> (kind, query, matches, source), all validated before any is
-    stored."""
+                ) -> list[tuple[str, str, tuple[RawPair, ...], str, str | None, str | None]]:
+    """Every ``record_many`` item -> (kind, query, matches, decision id "", idempotency key,
+    source), all validated before any is stored."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}")
     parsed = []
     for i, item in enumerate(items):
         try:
-            parsed.append(fb.parse_item(item, models))
+            kind, query, pairs, source = fb.parse_item(item, models)
+            key = check_key(item.get("idempotency_key"))
         except EagleError as exc:
             raise type(exc)(f"record_many item {i}: {exc}") from None
+        parsed.append((kind, query, pairs, "", key, source))
     return parsed
 
 
@@ -154,3 +157,10 @@ def decision_pairs(given: dict[str, Any], chosen: str, models: Sequence[str]
     if key == "worse":
         return "comparison", fb.comparison_pairs(chosen, value, False, models)
     return "comparison", fb.comparison_pairs(chosen, value, True, models)
+
+
+def check_key(key: Any) -> str | None:
+    """An idempotency key: None, or a non-empty string."""
+    if key is None or (isinstance(key, str) and key):
+        return key
+    raise ConfigError(f"idempotency_key must be a non-empty string or None, got {key!r}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -22,9 +21,9 @@ import numpy as np
 
 from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_to_dict
-from eagle_core._errors import ConfigError, StoreMismatchError
+from eagle_core._errors import ConfigError, StoreMismatchError, StoreUnavailableError
 from eagle_core._state import RatingState, View
-from eagle_core._store import Event, FeedbackStore, RawPair, query_key
+from eagle_core._store import Event, FeedbackStore, RawPair, event_id, query_key
 from eagle_core._timeline import SYNC_WINDOW_NS, Timeline
 
 __all__ = ["Replica"]
@@ -32,7 +31,11 @@ __all__ = ["Replica"]
 logger = logging.getLogger(__name__)
 
 Item = tuple[str, str, tuple[RawPair, ...], str, "str | None"]
-"""One feedback event to commit: (kind, query text, matches, decision id, source)."""
+"""One feedback event to commit: (kind, query text, matches, decision id, idempotency key, source)."""
+
+_REPAIR_GRACE_NS = 10 * 10**9
+"""A query another worker logged this long ago must be in the neighbour index by now (its worker
+writes it right behind the log); :meth:`Replica.sync` re-indexes it from the log if not."""
 
 
 class Replica:
@@ -46,11 +49,13 @@ class Replica:
         caller_costs: the costs given to the engine (they win over stored ones); None = stored ones.
         on_apply: called with every event after it is folded in (the engine's model hooks).
         on_sync: called after a sync, outside the lock (e.g. to fold new labelled sets).
+        embed: the engine's embedder (re-indexes queries whose index record was lost).
     """
 
     def __init__(self, store: FeedbackStore, config: EagleConfig, *, lock: threading.RLock,
                  writer: str, caller_costs: dict[str, CostSpec] | None,
-                 on_apply: Callable[[Event], None], on_sync: Callable[[], None]) -> None:
+                 on_apply: Callable[[Event], None], on_sync: Callable[[], None],
+                 embed: Callable[[list[str]], np.ndarray]) -> None:
         self.store = store
         self.config = config
         self.lock = lock
@@ -58,6 +63,10 @@ class Replica:
         self.caller_costs = caller_costs
         self.on_apply = on_apply
         self.on_sync = on_sync
+        self.embed = embed
+        self.hidden: frozenset[str] = frozenset()
+        """Stored models left out of the engine's ``models=``: kept in the store, not routed to."""
+        self._unchecked: dict[str, tuple[str, int]] = {}  # other workers' new queries (see sync)
         self._sync_running = threading.Lock()
         self.reset()
         self.view: View = self.state.view()
@@ -95,25 +104,35 @@ class Replica:
                 )
             self.commit_control("models", {"models": {m: cost_to_dict(c) for m, c in given.items()}})
         elif given is not None:
-            if set(given) != set(state.ratings):
+            unknown = sorted(set(given) - set(state.ratings))
+            if unknown:
                 raise StoreMismatchError(
-                    f"store {name!r} holds models {sorted(state.ratings)}, but models= names "
-                    f"{sorted(given)}; pass the same models, models=None to use the stored ones, or "
-                    "change the set with add_model() / remove_model()"
+                    f"store {name!r} holds models {sorted(state.ratings)}, but models= also names "
+                    f"{unknown}; add them with eagle.add_model(name, cost) (or pass models=None to "
+                    "use the stored ones)"
                 )
             state.costs.update(given)  # prices change: the caller's current costs win
-        self.repair_index()
+            self.hidden = frozenset(state.ratings) - frozenset(given)
+            if self.hidden:
+                logger.info("store %r also holds models %s; routing among %s only",
+                            name, sorted(self.hidden), list(given))
+        texts = {e.qkey: e.text for e in events if e.qkey}
+        self.store.repair_index(texts, self.embed, complete=True)
         self.publish()
         self.timeline.sync_from = max(0, state.last_ts - SYNC_WINDOW_NS)
         logger.info("opened store %r: %d events, %d queries, models %s",
                     name, state.n_events, len(state.by_query), list(state.ratings))
 
-    def repair_index(self) -> None:
-        """A crash between the log write and the neighbour-index write leaves queries unindexed."""
-        if self.store.count_queries() < len(self.state.by_query):
-            missing = self.store.ensure_queries(self.state.by_query)
-            logger.warning("re-indexing %d queries missing from the neighbour index", len(missing))
-            self.store.repair_queries(missing)
+    def repair_others(self, new: list[Event], now: int) -> None:
+        """Index the queries of other workers' events still missing from the neighbour index well
+        after they were logged (that worker died before its write behind the log)."""
+        waiting = self._unchecked
+        waiting.update({e.qkey: (e.text, e.ts) for e in new if e.qkey and e.writer != self.writer})
+        due = {k: text for k, (text, ts) in waiting.items() if now - ts > _REPAIR_GRACE_NS}
+        if due:
+            self.store.repair_index(due, self.embed)
+            for key in due:
+                del waiting[key]
 
     def apply(self, event: Event) -> None:
         """Fold one log event into the state."""
@@ -159,6 +178,7 @@ class Replica:
                         self.apply(event)
                 self.publish()
             self.timeline.sync_from = max(0, min(started, self.state.last_ts) - SYNC_WINDOW_NS)
+        self.repair_others(new, started)
         return len(new)
 
     def sync_now(self) -> None:
@@ -184,29 +204,74 @@ class Replica:
             self._sync_running.release()
 
     # -- writing ---------------------------------------------------------------------------------
-    def commit(self, items: list[Item], embeddings: np.ndarray) -> list[str]:
-        """Stamp, store (durably, log first) and then apply a batch of events, under the lock so the
-        log order is the order in which they were applied."""
+    def commit(self, items: list[Item], embeddings: np.ndarray, *, bulk: bool = False) -> list[str]:
+        """Stamp, store (durably: the log write is the commit) and then apply a batch of events,
+        under the lock so the log order is the order in which they were applied. Returns the event
+        id of each item. Events whose id was applied already (an idempotency key seen before) are
+        skipped. If the store fails, the events it stored before failing are applied (they are in
+        the log), the others' sequence numbers are handed out again (a retry lands on the same
+        records) and the error's ``n_stored`` says how many were stored. ``bulk``: index new queries
+        right away (a bulk load would otherwise leave a long queue behind it)."""
         with self.lock:
-            events, new_queries, seen = [], [], set()
-            for (kind, query, pairs, decision_id, source), vec in zip(items, embeddings, strict=True):
-                key = query_key(query)
-                events.append(self.stamp(kind, key, pairs, {}, decision_id, source))
-                if key not in self.state.by_query and key not in seen:
-                    seen.add(key)
-                    new_queries.append((key, vec, query))
-            self.store.append(events, embeddings, [item[1] for item in items], new_queries)
+            events, vecs, new_queries, ids, batch, fresh = [], [], [], [], set(), set()
+            seq0, seen = self.seq, self.timeline.seen
+            for (kind, query, pairs, decision_id, ikey, source), vec in zip(items, embeddings, strict=True):
+                qkey = query_key(query)
+                event = self.stamp(kind, qkey, pairs, {}, decision_id, ikey, query, source)
+                ids.append(event.id)
+                if event.id in seen or event.id in batch:
+                    self.seq -= 1  # stored already: counted once
+                    continue
+                batch.add(event.id)
+                events.append(event)
+                vecs.append(vec)
+                if qkey not in self.state.by_query and qkey not in fresh:
+                    fresh.add(qkey)
+                    new_queries.append((qkey, vec, query))
+            if not events:
+                return ids
+            try:
+                self.store.append(events, np.stack(vecs), [e.text for e in events], new_queries,
+                                  index_now=bulk)
+            except StoreUnavailableError as exc:
+                self.seq = seq0 + exc.n_stored
+                for event in events[: exc.n_stored]:
+                    self.apply(event)
+                self.publish()
+                raise
             for event in events:
                 self.apply(event)
             self.publish()
-        return [e.id for e in events]
+        return ids
+
+    def commit_many(self, items: list[Item], batch_size: int,
+                    embed: Callable[[list[str]], np.ndarray], progress: Callable[[int], Any]) -> int:
+        """:meth:`commit` batch by batch (embedding each batch first); returns how many items are
+        stored, or raises :class:`StoreUnavailableError` whose ``n_stored`` counts all batches."""
+        stored = 0
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
+            try:
+                self.commit(batch, embed([item[1] for item in batch]), bulk=True)
+            except StoreUnavailableError as exc:
+                done = stored + exc.n_stored
+                raise StoreUnavailableError(
+                    f"stored {done} of {len(items)} items, then: {exc}", n_stored=done
+                ) from exc
+            stored += len(batch)
+            progress(len(batch))
+        return stored
 
     def commit_control(self, kind: str, payload: dict[str, Any]) -> Event:
         """Store and apply a change to the model set, or the removal of a source (which replays
         the whole log: the source's earlier feedback is already folded into the ratings)."""
         with self.lock:
             event = self.stamp(kind, "", (), payload, "")
-            self.store.append([event], self.store.unit_vector()[None, :], [""])
+            try:
+                self.store.append([event], self.store.unit_vector()[None, :], [""])
+            except StoreUnavailableError:
+                self.seq -= 1
+                raise
             if kind == "remove_source":
                 self.load(reopen=True)  # publishes the replayed state
                 self.timeline.sync_from = max(0, self.state.last_ts - SYNC_WINDOW_NS)
@@ -216,9 +281,11 @@ class Replica:
         return event
 
     def stamp(self, kind: str, key: str, pairs: tuple[RawPair, ...], payload: dict[str, Any],
-              decision_id: str, source: str | None = None) -> Event:
+              decision_id: str, idempotency_key: str | None = None, text: str = "",
+              source: str | None = None) -> Event:
         ts = max(time.time_ns(), self.state.last_ts + 1)
         self.state.last_ts = ts
         self.seq += 1
-        return Event(id=uuid.uuid4().hex, ts=ts, writer=self.writer, seq=self.seq, kind=kind,
-                     qkey=key, pairs=pairs, payload=payload, decision_id=decision_id, source=source)
+        return Event(id=event_id(self.writer, self.seq, idempotency_key), ts=ts, writer=self.writer,
+                     seq=self.seq, kind=kind, qkey=key, pairs=pairs, payload=payload,
+                     decision_id=decision_id, text=text, source=source)

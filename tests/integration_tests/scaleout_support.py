@@ -160,10 +160,17 @@ class TableEmbedder:
 
 
 def raw_log(client: Any, collection: str) -> list[dict[str, Any]]:
-    """Every record of ``<collection>_log`` as metadata dicts (with ``id``), in replay order."""
+    """Every record of ``<collection>_log`` as a dict (``id``, ``ts``, ``writer``, ``seq``, ``kind``,
+    ``pairs`` and ``payload`` decoded from JSON), in replay order; reads store formats 1 and 2."""
     log = client.get_collection(f"{collection}_log")
     got = log.get(include=["metadatas"])
-    rows = [{"id": i, **m} for i, m in zip(got["ids"], got["metadatas"], strict=True)]
+    rows = []
+    for i, m in zip(got["ids"], got["metadatas"], strict=True):
+        if "event" in m:  # format 2: ts + one JSON field
+            row = {**json.loads(m["event"]), "ts": m["ts"]}
+        else:
+            row = {**m, "pairs": json.loads(m["pairs"]), "payload": json.loads(m["payload"] or "{}")}
+        rows.append({"id": i, **row})
     rows.sort(key=lambda r: (int(r["ts"]), str(r["writer"]), int(r["seq"])))
     return rows
 
@@ -180,10 +187,10 @@ def reference_ratings(client: Any, collection: str, config: Any = None) -> dict[
     ratings: dict[str, float] = {}
     for row in raw_log(client, collection):
         if row["kind"] == "models":
-            ratings.update({m: initial for m in json.loads(row["payload"])["models"]})
+            ratings.update({m: initial for m in row["payload"]["models"]})
             continue
         assert row["kind"] in ("comparison", "scores", "thumbs"), row["kind"]
-        pairs = [(a, b, draw if d else s, w) for a, b, s, w, d in json.loads(row["pairs"])
+        pairs = [(a, b, draw if d else s, w) for a, b, s, w, d in row["pairs"]
                  if not (d and draw is None)]
         replay(ratings, pairs, k)
     return ratings

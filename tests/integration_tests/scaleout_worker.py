@@ -4,6 +4,8 @@ Roles (``spec["role"]``):
 
 * ``probe``: route ``spec["probe"]`` in a loop and append ``{"t", "model", "n"}`` lines to
   ``spec["out"]`` until the chosen model is ``spec["target"]`` (or ``spec["timeout"]`` passes).
+* ``route``: route each of ``spec["queries"]`` and append ``{"decision_id", "model"}`` lines to
+  ``spec["out"]`` as soon as each route returns; then wait for ``spec["stop"]`` to exist and close.
 * ``record``: optionally wait for ``spec["go"]`` to exist, then record ``spec["items"]`` in order
   (routing a query between items when ``spec["route_between"]``, which makes the engine sync), and
   append each acknowledged event id to ``spec["acks"]`` as soon as ``record_*`` returns. Then,
@@ -88,12 +90,24 @@ def record(eagle: Eagle, spec: dict[str, Any]) -> None:
     Path(spec["result"]).write_text(json.dumps(result))
 
 
+def route(eagle: Eagle, spec: dict[str, Any]) -> None:
+    fd = os.open(spec["out"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    for query in spec["queries"]:
+        decision = eagle.route(query)
+        append_line(fd, json.dumps({"decision_id": decision.decision_id, "model": decision.model}))
+    os.close(fd)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(spec["stop"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    eagle.close()
+
+
 def main() -> None:
     spec = json.loads(Path(sys.argv[1]).read_text())
     eagle = open_engine(spec)
     if spec.get("ready"):
         Path(spec["ready"]).touch()
-    {"probe": probe, "record": record}[spec["role"]](eagle, spec)
+    {"probe": probe, "record": record, "route": route}[spec["role"]](eagle, spec)
 
 
 if __name__ == "__main__":

@@ -177,6 +177,7 @@ def ctx(make_eagle) -> Ctx:
 
 
 def _snapshot(eagle: Eagle) -> tuple[Any, ...]:
+    eagle.flush()  # index records are written behind the log
     store = eagle._store
     return (eagle.ratings, eagle.models, eagle.n_feedback, eagle.n_comparisons, store._log.count(),
             store.count_queries())

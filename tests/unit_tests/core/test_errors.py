@@ -31,6 +31,7 @@ def eagle(make_eagle):
 
 
 def _snapshot(eagle: Eagle):
+    eagle.flush()  # index records are written behind the log
     return (eagle.ratings, eagle.n_feedback, eagle._store._log.count(), eagle._store.count_queries())
 
 

@@ -44,7 +44,7 @@ def test_an_in_memory_engine_deletes_its_collections_on_close(embedder) -> None:
     before = _collections(shared)
     eagle = Eagle(MODELS, embedder=embedder)
     eagle.record_comparison(CODE[0], winner="big", loser="small")
-    assert len(_collections(shared) - before) == 2  # <name>_log, <name>_queries
+    assert len(_collections(shared) - before) == 3  # <name>_log, <name>_queries, <name>_decisions
     eagle.close()
     assert _collections(shared) == before
 
