@@ -126,6 +126,8 @@ def add_replay_arguments(p: argparse.ArgumentParser) -> None:
                         "highest-grade model, per dataset)")
     p.add_argument("--length", type=int, default=None, metavar="N",
                    help="at most N steps per stream (default: every prompt once)")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="use at most N seeded-random prompts per sub-dataset (default: all)")
     p.add_argument("--truncation", choices=("left", "right"), default="left",
                    help="which end of over-long prompts the embedder keeps (default left)")
     p.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
@@ -141,7 +143,7 @@ def _cmd_replay(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> i
 
     try:
         folders = resolve_data(args.data, args.datasets)
-        loaded = [load_dataset(f) for f in folders.values()]
+        loaded = [load_dataset(f).sample_per_subset(args.limit, seed=0) for f in folders.values()]
         loaded = [ds for ds in loaded if ds.has_scores]
         if not loaded:
             raise ReplayError(f"--data {args.data} holds no dataset with scores.csv to replay")
@@ -149,7 +151,7 @@ def _cmd_replay(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> i
         data = [(ds, embedder(list(ds.prompts))) for ds in loaded]
         results = run_replay(data, scenarios=args.scenarios, seeds=args.seeds, routers=args.routers,
                              wtp=args.wtp, length=args.length, progress=not args.quiet)  # fmt: skip
-    except (DatasetError, ReplayError) as exc:
+    except (DatasetError, ReplayError, ValueError) as exc:
         print(f"eagle replay: {exc}", file=sys.stderr)
         return 2
     write_results(results, args.out, plots=not args.no_plots)
