@@ -120,7 +120,7 @@ def add_replay_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"subset of: {' '.join(SCENARIOS)} (default: {' '.join(DEFAULT_SCENARIOS)})")
     p.add_argument("--seeds", type=int, default=10, help="stream orders per scenario (default 10)")
     p.add_argument("--routers", nargs="+", metavar="NAME",
-                   help=f"subset of: {' '.join(ROUTERS)} (default: all)")
+                   help=f"subset of: {' '.join(ROUTERS)} (default: all but eagle_engine)")
     p.add_argument("--wtp", type=float, default=None, metavar="USD",
                    help="willingness to pay, USD per unit of grade (default: 4 x cost / grade of the "
                         "highest-grade model, per dataset)")

@@ -15,6 +15,7 @@ import numpy as np
 
 from eagle_core.replay._baselines import LinUCBRouter, RandomRouter, ThompsonRouter
 from eagle_core.replay._eagle import EagleGreedyRouter
+from eagle_core.replay._engine_router import EngineRouter
 from eagle_core.replay._features import pca_basis
 from eagle_core.replay._pareto import ParetoBanditRouter
 from eagle_core.replay._protocol import OnlineRouter
@@ -47,8 +48,11 @@ ROUTERS: dict[str, RouterFactory] = {
     "linucb": lambda ctx: LinUCBRouter(ctx.basis),
     "thompson": lambda ctx: ThompsonRouter(),
     "random": lambda ctx: RandomRouter(),
+    "eagle_engine": lambda ctx: EngineRouter(),
 }
 """Name -> factory. ``oracle`` and ``best_fixed`` are not routers: they are computed from the
 full grade matrix after the run (:mod:`._metrics`) and always reported."""
 
-DEFAULT_ROUTERS: tuple[str, ...] = tuple(ROUTERS)
+DEFAULT_ROUTERS: tuple[str, ...] = tuple(r for r in ROUTERS if r != "eagle_engine")
+"""What ``eagle replay`` runs without ``--routers``; ``eagle_engine`` (the Chroma-backed engine,
+tens of ms per step) is opt-in."""

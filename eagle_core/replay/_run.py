@@ -10,7 +10,7 @@ import numpy as np
 from eagle_core.datasets import RoutingDataset
 from eagle_core.replay._harness import replay
 from eagle_core.replay._metrics import references, score_trace, thirds_share
-from eagle_core.replay._routers import ROUTERS, ReplayContext, RouterFactory
+from eagle_core.replay._routers import DEFAULT_ROUTERS, ROUTERS, ReplayContext, RouterFactory
 from eagle_core.replay._scenarios import SCENARIOS, prepare
 from eagle_core.replay._stream import ReplayError, build_stream
 
@@ -112,7 +112,7 @@ def run_replay(
 
 def _factories(routers: Mapping[str, RouterFactory] | Sequence[str] | None) -> dict[str, RouterFactory]:
     if routers is None:
-        return dict(ROUTERS)
+        return {r: ROUTERS[r] for r in DEFAULT_ROUTERS}
     if isinstance(routers, Mapping):
         return dict(routers)
     unknown = [r for r in routers if r not in ROUTERS]
