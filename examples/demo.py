@@ -257,7 +257,7 @@ def plot(prep, ref, traces: dict, wtp: float, path: Path) -> None:
                       label=label, zorder=3)
     right.set(xscale="log", xlabel="USD per 1k requests (log)", ylabel="mean grade",
               title=f"Quality vs cost over the {len(s)} served prompts")
-    right.legend(loc="lower right")
+    right.legend(loc="upper left")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
