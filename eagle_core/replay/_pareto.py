@@ -53,8 +53,7 @@ class ParetoBanditRouter:
             config=config, cost_penalty=0.0,
             budget_pacer=BudgetPacer(target_cost) if target_cost is not None else None,
         )  # fmt: skip
-        self._logs: dict[bytes, str] = {}
-        self.n_explored = 0
+        self._logs: dict[bytes, list[str]] = {}
 
     @staticmethod
     def _prices(cost: float) -> dict[str, float]:
