@@ -12,7 +12,9 @@ Steps, each in its own process (so RSS and timings do not leak between them):
 * ``select``: benchmarks/select_eagle.py, the fresh validation folds that chose ``EagleConfig()``'s
   P, N and local K (~10 min);
 * ``splits``: benchmarks/split_seeds.py, the protocol re-run on other 70/30 split seeds (read only);
-* ``unseen-routerbench`` / ``unseen-arena``: the UniRoute unseen-model evaluation (issue 6).
+* ``unseen-routerbench`` / ``unseen-arena``: the UniRoute unseen-model evaluation (issue 6);
+* ``replay``: ``eagle replay``, the online replay with partial feedback on RouterBench (1,500-step
+  streams) and arena_bench, six scenarios x 10 seeds (issue 13; ~40 min on 2 busy cores).
   (``benchmarks/select_uniroute.py``, which chose UniRoute's procedure, is run on its own: ~15 min.)
 
 Usage: ``python benchmarks/run_all.py [--only core load ...] [--quick] [--out bench-out]``
@@ -34,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 STEPS = (
     "core", "load", "consistency", "consistency-recommended", "eval", "tune", "select", "splits",
-    "unseen-routerbench", "unseen-arena",
+    "unseen-routerbench", "unseen-arena", "replay",
 )
 
 
@@ -79,6 +81,9 @@ def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str
                                   "--trials", "3" if quick else "30"]
     cmds["unseen-arena"] = [*unseen, "--data", str(data / "arena_bench"), "--out", str(out / "unseen-arena"),
                             "--trials", "20" if quick else "400"]
+    cmds["replay"] = [py, "-m", "eagle_core.cli", "replay", "--data", str(data), "--datasets", "routerbench",
+                      "arena_bench", "--out", str(out / "replay"), "--length", "1500",
+                      "--seeds", "2" if quick else "10", *(["--limit", "100"] if quick else [])]
     return cmds
 
 
