@@ -53,6 +53,13 @@ class EagleConfig:
     """How many recent decisions are remembered for ``record_feedback(decision_id, ...)``."""
     embedding_cache_size: int = 4096
     """How many query embeddings are cached by text (one embedding per route+feedback cycle)."""
+    store_timeout: float | None = 5.0
+    """Seconds one Chroma request may take; a store that does not answer in time puts the engine in
+    degraded mode (routes skip the neighbour search, writes raise ``StoreUnavailableError`` at once)
+    until a probe every ``store_retry_interval`` seconds gets an answer. ``None`` waits forever."""
+    store_retry_interval: float = 5.0
+    """Seconds between probes of a store that timed out (how soon writes work again after it
+    recovers)."""
     explore: bool = True
     """Serve by exploration (``route(..., explore=False)`` turns it off per call): sometimes send a
     query to a model whose rating near it is uncertain and might be the best (docs/METHOD.md)."""
@@ -99,6 +106,9 @@ class EagleConfig:
             )
         if self.sync_interval is not None:
             _check_range("sync_interval", self.sync_interval, 0.0, math.inf)
+        if self.store_timeout is not None:
+            _check_positive("store_timeout", self.store_timeout)
+        _check_positive("store_retry_interval", self.store_retry_interval)
         if not isinstance(self.explore, bool):
             raise ConfigError(f"explore must be True or False, got {self.explore!r}")
         if self.exploration not in ("thompson", "ucb"):
