@@ -35,18 +35,23 @@ from eagle_core._errors import (
     InvalidFeedbackError,
     UnknownDecisionError,
 )
+from eagle_core._explore import Exploration
 from eagle_core._guard import Circuit, GuardedClient
 from eagle_core._inputs import (
     check_candidates,
+    check_explore,
     check_labelled,
     check_models,
     check_store_args,
+    check_target,
     decision_pairs,
     model_exists,
 )
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
+from eagle_core._pacing import BudgetPacer
 from eagle_core._priors import Priors
 from eagle_core._replica import Replica
+from eagle_core._serving import serve
 from eagle_core._state import RatingState, View
 from eagle_core._store import FeedbackStore, RawPair
 
@@ -70,6 +75,8 @@ class Eagle:
         collection: prefix of the two Chroma collections (``<collection>_log``, ``<collection>_queries``).
         embedder: see :func:`eagle_core.resolve_embedder`; ``None`` = bundled all-MiniLM-L6-v2.
         config: hyper-parameters; ``EagleConfig()`` (validated defaults) or ``EagleConfig.paper()``.
+        target_cost_per_request: USD; keep the average (estimated) cost of routed requests at or
+            below it by pacing the willingness to pay online (:mod:`eagle_core._pacing`).
     """
 
     def __init__(
@@ -81,15 +88,22 @@ class Eagle:
         collection: str = "eagle",
         embedder: Any = None,
         config: EagleConfig | None = None,
+        target_cost_per_request: float | None = None,
     ) -> None:
         self.path = path
         self.client = client
         self.collection = collection
         self.embedder = embedder
         self.config = config
+        self.target_cost_per_request = target_cost_per_request
         self._initial_costs = check_models(models)
         check_store_args(path, client, collection, config)
+        check_target(target_cost_per_request)
         self._cfg = config or EagleConfig()
+        self._exploration = Exploration(self._cfg.seed)
+        self._pacer = (None if target_cost_per_request is None
+                       else BudgetPacer(float(target_cost_per_request), self._cfg.pacing_rate))
+        self._serve_lock = threading.Lock()  # the sampler and the pacer (a few microseconds)
         self._lock = threading.RLock()  # writers and sync; never taken by routes
         self._decisions_lock = threading.Lock()
         self._open = False
@@ -200,6 +214,7 @@ class Eagle:
         budget: float | None = None,
         candidates: Sequence[str] | None = None,
         force: str | None = None,
+        explore: bool | None = None,
     ) -> RouteDecision:
         """Pick a model for ``query``.
 
@@ -208,10 +223,16 @@ class Eagle:
         (the same rule with cost_weight = 1/willingness_to_pay), or plain ``q`` when neither is given.
         ``q`` is the combined Eagle score normalised to [0, 1]. ``force`` picks a model regardless
         (the ranking is still computed, e.g. for logging).
+
+        ``explore`` (default ``EagleConfig.explore``, on): sometimes serve a model whose rating near
+        this query is uncertain instead of ``ranking[0]``, so the router learns from the feedback
+        on it; ``decision.explored`` says so. ``explore=False`` always serves ``ranking[0]``
+        (evaluation). With ``target_cost_per_request`` the willingness to pay is paced.
         """
         view = self._view  # one consistent state for the whole route, whatever writers do
         query = fb.check_query(query)
         choice.check_rule(willingness_to_pay, cost_weight, budget)
+        explore = check_explore(explore, self._cfg.explore)
         pool = check_candidates(candidates, view.models)
         if force is not None:
             fb.check_model(force, view.models, "force")
@@ -221,17 +242,13 @@ class Eagle:
                 view_replica.maybe_sync()  # in a background thread: this route does not wait
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
         neighbours, degraded = self._neighbours(embedding, view)
-        global_ratings = dict(view.ratings)
-        costs = {m: estimate_cost(view.costs[m], query) for m in global_ratings}
-        histories = [view.by_query.get(key) for key, _ in neighbours]
-        evidence = view.evidence()
-        local = choice.local_ratings(global_ratings, histories, self._cfg)
+        costs = {m: estimate_cost(view.costs[m], query) for m in view.ratings}
         coldstart = self._priors.estimator if self._priors is not None else None
-        combined = choice.combine(global_ratings, local, self._cfg, coldstart, embedding, evidence)
-        decision = choice.decide(query, global_ratings, local, combined, costs, pool,
-                                 normalization=self._cfg.normalization, force=force,
-                                 wtp=willingness_to_pay, cost_weight=cost_weight, budget=budget,
-                                 n_neighbors=len(neighbours), degraded=degraded)
+        decision = serve(query, embedding, view, [key for key, _ in neighbours], costs, pool,
+                         self._cfg, exploration=self._exploration if explore else None,
+                         pacer=self._pacer, coldstart=coldstart, force=force,
+                         wtp=willingness_to_pay, cost_weight=cost_weight, budget=budget,
+                         degraded=degraded, lock=self._serve_lock)
         with self._decisions_lock:
             self._decisions[decision.decision_id] = decision
             while len(self._decisions) > self._cfg.max_decisions:
