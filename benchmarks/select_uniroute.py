@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from eagle_core._uniroute import ColdStartEstimator, UniRouteKMeans, UniRouteKNN, deferral_curve
 from eagle_core.datasets import load_dataset
 from eagle_core.evaluation import CachedEmbedder
+from eagle_core.evaluation._metrics import deferral_curve
 from eagle_core.evaluation.unseen import (
     _known_cost_data,
     _metrics,
@@ -50,6 +50,7 @@ from eagle_core.evaluation.unseen import (
     _trial_indices,
     _zero_router,
 )
+from eagle_core.uniroute import ColdStartEstimator, UniRouteKMeans, UniRouteKNN
 
 META_SEED = 100_000  # pseudo-split of trial t uses seed META_SEED + seed + t
 DEFAULTS = {"routerbench": (30, (50, 100, 200)), "arena_bench": (400, (25, 50))}  # trials, N_val'

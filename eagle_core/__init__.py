@@ -13,6 +13,7 @@ from eagle_core._engine import Eagle
 from eagle_core._errors import (
     ConfigError,
     EagleError,
+    EngineClosedError,
     InvalidCostError,
     InvalidFeedbackError,
     InvalidQueryError,
@@ -22,7 +23,7 @@ from eagle_core._errors import (
     UnknownModelError,
 )
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
-from eagle_core._uniroute import ColdStartEstimator, UniRouteKMeans, UniRouteKNN
+from eagle_core.uniroute import ColdStartEstimator, UniRouteKMeans, UniRouteKNN
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,7 @@ __all__ = [
     "EagleConfig",
     "EagleError",
     "Embedder",
+    "EngineClosedError",
     "InvalidCostError",
     "InvalidFeedbackError",
     "InvalidQueryError",

@@ -1,60 +1,63 @@
-"""The Eagle router: global + local ELO over a Chroma feedback log, and a cost-aware choice."""
+"""The Eagle router: a thin facade wiring the Chroma feedback log (behind deadlines, :mod:`._guard`),
+the embedding cache, this process's replica of the log (:mod:`._replica`: the fold of
+:mod:`._state`, the re-ordering of :mod:`._timeline`), UniRoute priors (:mod:`._priors`) and the
+choice (:mod:`._choice`).
+
+Routes read the replica's published :class:`~eagle_core._state.View` and never take the lock that
+writers hold during Chroma writes; periodic syncs run in a background thread."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import logging
-import math
-import re
 import threading
-import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from eagle_core import _choice as choice
 from eagle_core import _feedback as fb
 from eagle_core._config import EagleConfig
-from eagle_core._costs import CostSpec, cost_from_dict, cost_to_dict, estimate_cost, parse_cost
-from eagle_core._decision import ModelScore, RouteDecision
-from eagle_core._elo import Pair, normalize, replay
+from eagle_core._connect import collection_name, drop_collections, make_client
+from eagle_core._costs import CostSpec, cost_to_dict, estimate_cost, parse_cost
+from eagle_core._decision import RouteDecision
 from eagle_core._embeddings import Embedder, EmbeddingCache, resolve_embedder
 from eagle_core._errors import (
     ConfigError,
     EagleError,
+    EngineClosedError,
     InvalidFeedbackError,
-    StoreMismatchError,
     UnknownDecisionError,
 )
+from eagle_core._explore import Exploration
+from eagle_core._guard import Circuit, GuardedClient
+from eagle_core._inputs import (
+    check_candidates,
+    check_explore,
+    check_labelled,
+    check_models,
+    check_store_args,
+    check_target,
+    decision_pairs,
+    model_exists,
+)
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
-from eagle_core._store import Event, FeedbackStore, RawPair, query_key
-
-if TYPE_CHECKING:
-    from eagle_core._uniroute import ColdStartEstimator
+from eagle_core._pacing import BudgetPacer
+from eagle_core._priors import Priors
+from eagle_core._replica import Replica
+from eagle_core._serving import serve
+from eagle_core._state import RatingState, View
+from eagle_core._store import FeedbackStore, RawPair
 
 __all__ = ["Eagle"]
 
-_CONTROL_KINDS = frozenset({"models", "add_model", "remove_model"})
-
 logger = logging.getLogger(__name__)
-
-_COLLECTION_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,400}[a-zA-Z0-9]$")
-_SYNC_WINDOW_NS = 30 * 10**9
-"""Re-read window of :meth:`Eagle.sync`: events stamped up to this long before the last sync are
-fetched again, so a slow writer in another process is not missed."""
-_CHECKPOINT_EVERY = 256
-"""Applied events between two snapshots of the global state (see :meth:`Eagle._reorder`)."""
-_REORDER_HORIZON_NS = 2 * _SYNC_WINDOW_NS
-"""How far back (in event time) snapshots and events are kept for re-ordering late events in memory;
-a later-arriving event older than that makes :meth:`Eagle.sync` re-read the whole log instead."""
-_MAX_RECENT = 20_000
-"""At most about this many recent events are kept for that (bounds memory under heavy writing)."""
-
 
 class Eagle:
     """Training-free router (arXiv 2409.15518) that learns from pairwise feedback.
@@ -72,6 +75,8 @@ class Eagle:
         collection: prefix of the two Chroma collections (``<collection>_log``, ``<collection>_queries``).
         embedder: see :func:`eagle_core.resolve_embedder`; ``None`` = bundled all-MiniLM-L6-v2.
         config: hyper-parameters; ``EagleConfig()`` (validated defaults) or ``EagleConfig.paper()``.
+        target_cost_per_request: USD; keep the average (estimated) cost of routed requests at or
+            below it by pacing the willingness to pay online (:mod:`eagle_core._pacing`).
     """
 
     def __init__(
@@ -83,92 +88,84 @@ class Eagle:
         collection: str = "eagle",
         embedder: Any = None,
         config: EagleConfig | None = None,
+        target_cost_per_request: float | None = None,
     ) -> None:
         self.path = path
         self.client = client
         self.collection = collection
         self.embedder = embedder
         self.config = config
-        self._initial_costs = _check_models(models)
-        if path is not None and client is not None:
-            raise ConfigError(f"give path= or client=, not both; got path={path!r} and client={client!r}")
-        if not isinstance(collection, str) or not _COLLECTION_RE.match(collection):
-            raise ConfigError(
-                "collection must be 3-400 characters from [a-zA-Z0-9._-], starting and ending with a "
-                f"letter or digit; got {collection!r}"
-            )
-        if config is not None and not isinstance(config, EagleConfig):
-            raise ConfigError(f"config must be an EagleConfig, got {type(config).__name__} {config!r}")
+        self.target_cost_per_request = target_cost_per_request
+        self._initial_costs = check_models(models)
+        check_store_args(path, client, collection, config)
+        check_target(target_cost_per_request)
         self._cfg = config or EagleConfig()
-        self._lock = threading.RLock()
+        self._exploration = Exploration(self._cfg.seed)
+        self._pacer = (None if target_cost_per_request is None
+                       else BudgetPacer(float(target_cost_per_request), self._cfg.pacing_rate))
+        self._serve_lock = threading.Lock()  # the sampler and the pacer (a few microseconds)
+        self._lock = threading.RLock()  # writers and sync; never taken by routes
+        self._decisions_lock = threading.Lock()
         self._open = False
+        self._closed = False
+        self._circuit: Circuit | None = None
         self._store: FeedbackStore | None = None
         self._cache: EmbeddingCache | None = None
+        self._replica: Replica | None = None
         self._writer = uuid.uuid4().hex[:12]
-        self._reset_state()
+        self._priors: Priors | None = None
         self._decisions: OrderedDict[str, RouteDecision] = OrderedDict()
 
     # ------------------------------------------------------------------ state ----------------------
-    def _reset_state(self) -> None:
-        self._ratings: dict[str, float] = {}
-        self._costs: dict[str, CostSpec] = {}
-        self._stats: dict[str, list[int]] = {}
-        self._by_query: dict[str, list[Pair]] = {}
-        self._seen: set[str] = set()
-        self._last_key: tuple[int, str, int] = (0, "", 0)
-        self._last_ts = 0
-        self._seq = 0
-        self._n_events = 0
-        self._n_matches = 0
-        self._last_sync = time.monotonic()
-        self._sync_from = 0
-        # recent events, and snapshots of the state before recent[idx] (see _reorder)
-        self._recent: list[Event] = []
-        self._checkpoints: list[tuple[int, tuple[Any, ...]]] = [(0, self._snapshot())]
-        self._coldstart: ColdStartEstimator | None = None
+    def _opened(self) -> Replica:
+        self.open()
+        replica = self._replica
+        if replica is None:  # closed by another thread meanwhile
+            raise EngineClosedError(self._closed_message())
+        return replica
 
-    def _snapshot(self) -> tuple[Any, ...]:
-        return (self._last_key, dict(self._ratings), dict(self._costs),
-                {m: list(s) for m, s in self._stats.items()}, self._n_events, self._n_matches)
+    @property
+    def _view(self) -> View:
+        return self._opened().view
+
+    @property
+    def _state(self) -> RatingState:
+        return self._opened().state
 
     @property
     def models(self) -> tuple[str, ...]:
         """Current model names, in the order they were added."""
-        self.open()
-        with self._lock:  # a sync may be replaying the log (rebuilding _ratings) in another thread
-            return tuple(self._ratings)
+        return self._view.models
 
     @property
     def costs(self) -> dict[str, CostSpec]:
         """Current cost spec per model."""
-        self.open()
-        with self._lock:
-            return dict(self._costs)
+        return dict(self._view.costs)
 
     @property
     def ratings(self) -> dict[str, float]:
         """Current global ELO ratings."""
-        self.open()
-        with self._lock:
-            return dict(self._ratings)
+        return dict(self._view.ratings)
 
     @property
     def n_feedback(self) -> int:
         """Number of feedback events (comparisons, score sets, thumbs) in the log."""
-        self.open()
-        return self._n_events
+        return self._view.n_events
 
     @property
     def n_comparisons(self) -> int:
         """Number of pairwise matches applied to the global ratings."""
-        self.open()
-        return self._n_matches
+        return self._view.n_matches
 
     @property
     def n_queries(self) -> int:
         """Number of distinct queries with feedback."""
-        self.open()
-        return len(self._by_query)
+        return len(self._view.by_query)
+
+    @property
+    def degraded(self) -> bool:
+        """True while the store is treated as down after a timeout (see ``store_timeout``)."""
+        return self._circuit is not None and self._circuit.is_open
 
     @property
     def settings(self) -> EagleConfig:
@@ -181,191 +178,31 @@ class Eagle:
         if self._open:
             return self
         with self._lock:
+            if self._closed:
+                raise EngineClosedError(self._closed_message())
             if self._open:
                 return self
             embedder = resolve_embedder(self.embedder)
             cache = EmbeddingCache(embedder, self._cfg.embedding_cache_size)
-            store = FeedbackStore(self._make_client(), self._collection_name())
+            name = collection_name(self.collection, self.path, self.client)
+            circuit = Circuit(self._cfg.store_timeout, self._cfg.store_retry_interval, name)
+            store = FeedbackStore(GuardedClient(make_client(self.path, self.client), circuit), name)
             store.open(embedder.name, cache.dim)
-            self._cache, self._store = cache, store
-            self._load()
+            circuit.set_probe(store.count_queries)
+            priors = Priors(cache.embed_many)
+            replica = Replica(store, self._cfg, lock=self._lock, writer=self._writer,
+                              caller_costs=self._initial_costs, on_apply=priors.on_event,
+                              on_sync=priors.drain)
+            replica.load()
+            priors.drain()  # labelled sets in the log: routable as soon as open() returns
+            self._cache, self._store, self._circuit = cache, store, circuit
+            self._priors, self._replica = priors, replica
             self._open = True
         return self
 
-    def _make_client(self) -> Any:
-        if self.client is not None:
-            return self.client
-        import chromadb
-        from chromadb.config import Settings
-
-        settings = Settings(anonymized_telemetry=False)
-        if self.path is not None:
-            Path(self.path).mkdir(parents=True, exist_ok=True)
-            return chromadb.PersistentClient(path=str(self.path), settings=settings)
-        return chromadb.EphemeralClient(settings=settings)
-
-    def _collection_name(self) -> str:
-        if self.path is None and self.client is None:
-            # In-memory clients share one process-wide state: keep each engine's store private.
-            return f"{self.collection}-{uuid.uuid4().hex[:8]}"
-        return self.collection
-
-    def _load(self, *, reopen: bool = False) -> None:
-        """Replay the whole log. ``reopen``: a re-read by :meth:`sync` on a store already open here
-        (models added or removed by other processes are expected; no repair of the index)."""
-        assert self._store is not None
-        events = self._store.load()
-        self._reset_state()
-        for event in events:
-            self._apply(event)
-        given = self._initial_costs
-        if reopen:
-            self._apply_caller_costs()
-            return
-        if not events:
-            if not given:
-                raise ConfigError(
-                    f"models must name at least one model to create the new store {self.collection!r}, "
-                    f"got {given!r}"
-                )
-            payload = {"models": {m: cost_to_dict(c) for m, c in given.items()}}
-            self._commit_control("models", payload)
-        elif given is not None:
-            if set(given) != set(self._ratings):
-                raise StoreMismatchError(
-                    f"store {self.collection!r} holds models {sorted(self._ratings)}, but models= names "
-                    f"{sorted(given)}; pass the same models, models=None to use the stored ones, or "
-                    "change the set with add_model() / remove_model()"
-                )
-            self._costs.update(given)  # prices change: the caller's current costs win
-        self._repair_index()
-        self._sync_from = max(0, self._last_ts - _SYNC_WINDOW_NS)
-        logger.info("opened store %r: %d events, %d queries, models %s",
-                    self.collection, self._n_events, len(self._by_query), list(self._ratings))
-
-    def _repair_index(self) -> None:
-        """A crash between the log write and the neighbour-index write leaves queries unindexed."""
-        assert self._store is not None
-        if self._store.count_queries() < len(self._by_query):
-            missing = self._store.ensure_queries(self._by_query)
-            logger.warning("re-indexing %d queries missing from the neighbour index", len(missing))
-            self._store.repair_queries(missing)
-
-    # ------------------------------------------------------------------ replay ---------------------
-    def _apply(self, event: Event) -> None:
-        """Fold one log event into the in-memory state (global ratings, per-query matches)."""
-        self._track(event)
-        self._seen.add(event.id)
-        self._last_key = max(self._last_key, event.order_key)
-        self._last_ts = max(self._last_ts, event.ts)
-        if event.writer == self._writer:
-            self._seq = max(self._seq, event.seq)
-        kind, payload = event.kind, event.payload
-        if kind == "models":
-            for name, cost in payload["models"].items():
-                if name not in self._ratings:  # a second process creating the same store: no reset
-                    self._add_state(name, cost_from_dict(cost))
-            return
-        if kind == "add_model":
-            self._add_state(payload["model"], cost_from_dict(payload.get("cost")))
-            if payload.get("labelled"):
-                texts, scores = zip(*payload["labelled"], strict=True)
-                self._register_labelled(payload["model"], list(texts), list(scores))
-            return
-        if kind == "remove_model":
-            self._ratings.pop(payload["model"], None)
-            self._costs.pop(payload["model"], None)
-            if self._coldstart is not None and payload["model"] in self._coldstart.models:
-                self._coldstart.remove_model(payload["model"])
-            return
-        pairs = self._compile(event.pairs)
-        self._by_query.setdefault(event.qkey, []).extend(pairs)
-        self._n_events += 1
-        self._apply_global(pairs)
-
-    def _track(self, event: Event) -> None:
-        """Remember ``event`` (and every ``_CHECKPOINT_EVERY`` events a snapshot of the state before
-        it) so a late event from another process can be slotted in without re-reading the store."""
-        if len(self._recent) - self._checkpoints[-1][0] >= _CHECKPOINT_EVERY:
-            self._checkpoints.append((len(self._recent), self._snapshot()))
-            horizon = event.ts - _REORDER_HORIZON_NS
-            drop = 0
-            cps = self._checkpoints
-            while drop + 1 < len(cps) and (cps[drop + 1][1][0][0] < horizon
-                                           or len(self._recent) - cps[drop][0] > _MAX_RECENT):
-                drop += 1
-            if drop:
-                cut = self._checkpoints[drop][0]
-                del self._recent[:cut]
-                self._checkpoints = [(i - cut, snap) for i, snap in self._checkpoints[drop:]]
-        self._recent.append(event)
-
-    def _reorder(self, new: list[Event]) -> bool:
-        """Apply ``new`` events (sorted) of which some order before events already applied: roll back
-        to the last snapshot before them and re-apply everything after it in (ts, writer, seq) order.
-        Returns False when no snapshot is old enough (the caller then replays the whole log)."""
-        first = new[0].order_key
-        pos = len(self._checkpoints) - 1
-        while pos >= 0 and not self._checkpoints[pos][1][0] < first:
-            pos -= 1
-        if pos < 0:
-            return False
-        idx, (key, ratings, costs, stats, n_events, n_matches) = self._checkpoints[pos]
-        tail = self._recent[idx:]
-        for event in reversed(tail):  # undo the per-query match lists, newest first
-            if event.kind not in _CONTROL_KINDS:
-                matches = self._by_query[event.qkey]
-                del matches[len(matches) - len(self._compile(event.pairs)) :]
-        self._ratings, self._costs = dict(ratings), dict(costs)
-        self._stats = {m: list(s) for m, s in stats.items()}
-        self._n_events, self._n_matches, self._last_key = n_events, n_matches, key
-        del self._recent[idx:]
-        del self._checkpoints[pos + 1 :]
-        for event in sorted(tail + new, key=lambda e: e.order_key):
-            self._apply(event)
-        self._apply_caller_costs()
-        return True
-
-    def _apply_caller_costs(self) -> None:
-        """Prices change: the costs given to this engine win over the stored ones (as at open)."""
-        if self._initial_costs is not None:
-            self._costs.update({m: c for m, c in self._initial_costs.items() if m in self._ratings})
-
-    def _add_state(self, name: str, cost: CostSpec) -> None:
-        self._ratings[name] = self._cfg.initial_rating
-        self._costs[name] = cost
-        self._stats[name] = [0, 0, 0, 0]
-
-    def _compile(self, raw: Sequence[RawPair]) -> list[Pair]:
-        draw = self._cfg.draw_score
-        out: list[Pair] = []
-        for a, b, s, w, is_draw in raw:
-            if is_draw:
-                if draw is None:
-                    continue
-                s = draw
-            out.append((a, b, s, w))
-        return out
-
-    def _apply_global(self, pairs: list[Pair]) -> None:
-        replay(self._ratings, pairs, self._cfg.effective_global_k)
-        stats = self._stats
-        for a, b, s, _w in pairs:
-            if a not in self._ratings or b not in self._ratings:
-                continue
-            self._n_matches += 1
-            sa, sb = stats[a], stats[b]
-            sa[0] += 1
-            sb[0] += 1
-            if s > 0.5:
-                sa[1] += 1
-                sb[2] += 1
-            elif s < 0.5:
-                sa[2] += 1
-                sb[1] += 1
-            else:
-                sa[3] += 1
-                sb[3] += 1
+    def _closed_message(self) -> str:
+        return (f"this engine (collection {self.collection!r}) was closed; create a new Eagle(...) "
+                "to use the store again")
 
     # ------------------------------------------------------------------ routing --------------------
     def route(
@@ -377,6 +214,7 @@ class Eagle:
         budget: float | None = None,
         candidates: Sequence[str] | None = None,
         force: str | None = None,
+        explore: bool | None = None,
     ) -> RouteDecision:
         """Pick a model for ``query``.
 
@@ -385,25 +223,33 @@ class Eagle:
         (the same rule with cost_weight = 1/willingness_to_pay), or plain ``q`` when neither is given.
         ``q`` is the combined Eagle score normalised to [0, 1]. ``force`` picks a model regardless
         (the ranking is still computed, e.g. for logging).
+
+        ``explore`` (default ``EagleConfig.explore``, on): sometimes serve a model whose rating near
+        this query is uncertain instead of ``ranking[0]``, so the router learns from the feedback
+        on it; ``decision.explored`` says so. ``explore=False`` always serves ``ranking[0]``
+        (evaluation). With ``target_cost_per_request`` the willingness to pay is paced.
         """
-        self.open()
+        view = self._view  # one consistent state for the whole route, whatever writers do
         query = fb.check_query(query)
-        _check_rule(willingness_to_pay, cost_weight, budget)
-        pool = self._candidates(candidates)
+        choice.check_rule(willingness_to_pay, cost_weight, budget)
+        explore = check_explore(explore, self._cfg.explore)
+        pool = check_candidates(candidates, view.models)
         if force is not None:
-            fb.check_model(force, self.models, "force")
-        self._maybe_sync()
+            fb.check_model(force, view.models, "force")
+        if not self.degraded:
+            view_replica = self._replica
+            if view_replica is not None:
+                view_replica.maybe_sync()  # in a background thread: this route does not wait
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
-        neighbours, degraded = self._neighbours(embedding)
-        with self._lock:
-            global_ratings = dict(self._ratings)
-            costs = {m: estimate_cost(self._costs[m], query) for m in global_ratings}
-            histories = [self._by_query.get(key) for key, _ in neighbours]
-        local = self._local(global_ratings, histories)
-        combined = self._combine(global_ratings, local, embedding)
-        decision = self._decide(query, global_ratings, local, combined, costs, pool, force,
-                                willingness_to_pay, cost_weight, budget, len(neighbours), degraded)
-        with self._lock:
+        neighbours, degraded = self._neighbours(embedding, view)
+        costs = {m: estimate_cost(view.costs[m], query) for m in view.ratings}
+        coldstart = self._priors.estimator if self._priors is not None else None
+        decision = serve(query, embedding, view, [key for key, _ in neighbours], costs, pool,
+                         self._cfg, exploration=self._exploration if explore else None,
+                         pacer=self._pacer, coldstart=coldstart, force=force,
+                         wtp=willingness_to_pay, cost_weight=cost_weight, budget=budget,
+                         degraded=degraded, lock=self._serve_lock)
+        with self._decisions_lock:
             self._decisions[decision.decision_id] = decision
             while len(self._decisions) > self._cfg.max_decisions:
                 self._decisions.popitem(last=False)
@@ -413,93 +259,22 @@ class Eagle:
         """:meth:`route` in a worker thread (embedding and Chroma calls never block the loop)."""
         return await asyncio.to_thread(functools.partial(self.route, query, **kwargs))
 
-    def _candidates(self, candidates: Sequence[str] | None) -> list[str]:
-        models = self.models
-        if candidates is None:
-            return list(models)
-        if isinstance(candidates, str) or not isinstance(candidates, Sequence) or not candidates:
-            raise ConfigError(
-                f"candidates must be a non-empty list of model names, got {candidates!r}"
-            )
-        return [fb.check_model(m, models, "candidate") for m in dict.fromkeys(candidates)]
-
-    def _neighbours(self, embedding: np.ndarray) -> tuple[list[tuple[str, float]], bool]:
-        n = self._cfg.n_neighbors
-        with self._lock:
-            known = len(self._by_query)
+    def _neighbours(self, embedding: np.ndarray, view: View) -> tuple[list[tuple[str, float]], bool]:
+        n, known = self._cfg.n_neighbors, len(view.by_query)
         if n == 0 or not known:
             return [], False
+        if self.degraded:  # no waiting on a store known to be down (the warning was logged once)
+            return [], True
         try:
             return self._store.nearest(embedding, min(n, known)), False  # type: ignore[union-attr]
         except Exception as exc:  # degraded mode: never fail a route because the store is down
             logger.warning("neighbour search failed (%s); routing on global ratings only", exc)
             return [], True
 
-    def _local(self, ratings: dict[str, float], histories: list[list[Pair] | None]) -> dict[str, float]:
-        """Start from the global ratings and replay the neighbours' matches (see ``local_order``)."""
-        local = dict(ratings)
-        ordered = histories[::-1] if self._cfg.local_order == "farthest_first" else histories
-        k = self._cfg.k
-        for pairs in ordered:
-            if pairs:
-                replay(local, pairs, k)
-        return local
-
-    def _combine(self, global_ratings: dict[str, float], local: dict[str, float],
-                 embedding: np.ndarray) -> dict[str, float]:
-        """P*global + (1-P)*local; models added with labelled prompts get UniRoute's prior rating for
-        this query blended in, weighted by their own evidence (matches n: weight n / (n + n0))."""
-        p = self._cfg.p
-        combined = {m: p * global_ratings[m] + (1 - p) * local[m] for m in global_ratings}
-        coldstart = self._coldstart
-        if coldstart is not None and coldstart.models:
-            with self._lock:
-                evidence = {m: self._stats[m][0] for m in combined if m in self._stats}
-            combined = coldstart.blend_ratings(embedding, combined, evidence)
-        return combined
-
-    def _decide(self, query: str, global_ratings: dict[str, float], local: dict[str, float],
-                combined: dict[str, float], costs: dict[str, float | None], pool: list[str],
-                force: str | None, wtp: float | None, cost_weight: float | None,
-                budget: float | None, n_neighbors: int, degraded: bool) -> RouteDecision:
-        q = normalize(combined, self._cfg.normalization)
-        cost_aware = wtp is not None or cost_weight is not None or budget is not None
-        scores = []
-        for m in pool:
-            cost = costs[m]
-            if wtp is not None:
-                utility = -math.inf if cost is None else q[m] * wtp - cost
-            elif cost_weight is not None:
-                utility = -math.inf if cost is None else q[m] - cost_weight * cost
-            else:
-                utility = q[m]
-            within = budget is None or (cost is not None and cost <= budget)
-            scores.append(ModelScore(m, global_ratings[m], local[m], combined[m], q[m], cost,
-                                     utility, within))
-        if cost_aware:
-            unknown = [s.model for s in scores if s.cost is None]
-            if unknown:
-                logger.warning("models %s have an unknown cost and are skipped by the cost rule", unknown)
-            if len(unknown) == len(scores):
-                raise ConfigError(
-                    f"every candidate {pool} has an unknown cost, so willingness_to_pay / cost_weight / "
-                    "budget cannot be applied; give the models costs or route without a cost rule"
-                )
-        ranking = sorted(scores, key=_rank_key)
-        chosen = force or ranking[0].model
-        if budget is not None and not ranking[0].within_budget and force is None:
-            cheapest = min((s for s in scores if s.cost is not None), key=lambda s: (s.cost, s.model))
-            logger.warning("no model costs <= budget %g; using the cheapest, %s", budget, cheapest.model)
-            chosen = cheapest.model
-        return RouteDecision(
-            model=chosen, decision_id=uuid.uuid4().hex, query=query, ranking=tuple(ranking),
-            n_neighbors=n_neighbors, willingness_to_pay=wtp, cost_weight=cost_weight, budget=budget,
-            forced=force is not None, degraded=degraded,
-        )
-
     def decision(self, decision_id: str) -> RouteDecision:
         """A recent decision by id (the last ``max_decisions`` are remembered, in this process)."""
-        with self._lock:
+        self._opened()
+        with self._decisions_lock:
             found = self._decisions.get(decision_id) if isinstance(decision_id, str) else None
         if found is None:
             raise UnknownDecisionError(
@@ -554,7 +329,7 @@ class Eagle:
             )
         decision = self.decision(decision_id)
         models, chosen = self.models, decision.model
-        kind, pairs = _decision_pairs(given, chosen, models)
+        kind, pairs = decision_pairs(given, chosen, models)
         return self._record(kind, decision.query, pairs, decision_id=decision.decision_id)
 
     def record_many(self, items: Iterable[Mapping[str, Any]], *, batch_size: int = 256,
@@ -571,12 +346,13 @@ class Eagle:
                 parsed.append(fb.parse_item(item, models))
             except EagleError as exc:
                 raise type(exc)(f"record_many item {i}: {exc}") from None
+        self._circuit.check()  # type: ignore[union-attr]
         bar = tqdm(total=len(parsed), desc="recording feedback", unit="item", disable=not progress)
         try:
             for start in range(0, len(parsed), batch_size):
                 batch = parsed[start : start + batch_size]
                 embeddings = self._cache.embed_many([q for _, q, _ in batch], remember=False)  # type: ignore[union-attr]
-                self._commit([(kind, q, pairs, "") for kind, q, pairs in batch], embeddings)
+                self._opened().commit([(kind, q, pairs, "") for kind, q, pairs in batch], embeddings)
                 bar.update(len(batch))
         finally:
             bar.close()
@@ -598,42 +374,9 @@ class Eagle:
         return await asyncio.to_thread(functools.partial(self.record_many, list(items), **kwargs))
 
     def _record(self, kind: str, query: str, pairs: tuple[RawPair, ...], *, decision_id: str = "") -> str:
+        self._circuit.check()  # type: ignore[union-attr]  # degraded: refuse at once
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
-        return self._commit([(kind, query, pairs, decision_id)], embedding[None, :])[0]
-
-    def _commit(self, items: list[tuple[str, str, tuple[RawPair, ...], str]],
-                embeddings: np.ndarray) -> list[str]:
-        """Stamp, store (durably, log first) and then apply a batch of events, under the lock so the
-        log order is the order in which they were applied."""
-        assert self._store is not None
-        with self._lock:
-            events, new_queries, seen = [], [], set()
-            for (kind, query, pairs, decision_id), vec in zip(items, embeddings, strict=True):
-                key = query_key(query)
-                events.append(self._stamp(kind, key, pairs, {}, decision_id))
-                if key not in self._by_query and key not in seen:
-                    seen.add(key)
-                    new_queries.append((key, vec, query))
-            self._store.append(events, embeddings, [q for _, q, _, _ in items], new_queries)
-            for event in events:
-                self._apply(event)
-        return [e.id for e in events]
-
-    def _commit_control(self, kind: str, payload: dict[str, Any]) -> Event:
-        assert self._store is not None
-        with self._lock:
-            event = self._stamp(kind, "", (), payload, "")
-            self._store.append([event], self._store.unit_vector()[None, :], [""])
-            self._apply(event)
-        return event
-
-    def _stamp(self, kind: str, key: str, pairs: tuple[RawPair, ...], payload: dict[str, Any],
-               decision_id: str) -> Event:
-        ts = max(time.time_ns(), self._last_ts + 1)
-        self._last_ts = ts
-        self._seq += 1
-        return Event(id=uuid.uuid4().hex, ts=ts, writer=self._writer, seq=self._seq, kind=kind,
-                     qkey=key, pairs=pairs, payload=payload, decision_id=decision_id)
+        return self._opened().commit([(kind, query, pairs, decision_id)], embedding[None, :])[0]
 
     # ------------------------------------------------------------------ models at run time ---------
     def add_model(self, name: str, cost: Any = None, *,
@@ -645,39 +388,32 @@ class Eagle:
         per-query prior rating at once, so it is routed to on the clusters where it is strong before
         any feedback; the prior's weight fades as its own matches n accumulate (n0 / (n + n0),
         n0 = 20). See docs/METHOD.md.
+
+        Idempotent: adding a model that exists with the same cost does nothing (its ratings and
+        feedback are kept; so do two workers adding it at once); another cost raises
+        :class:`ConfigError`.
         """
-        self.open()
+        replica = self._opened()
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"model name must be a non-empty string, got {name!r}")
-        if name in self._ratings:
-            raise ConfigError(f"model {name!r} already exists; remove_model({name!r}) first to reset it")
         spec = parse_cost(name, cost)
         payload: dict[str, Any] = {"model": name, "cost": cost_to_dict(spec)}
+        if model_exists(name, payload["cost"], self._view.costs, labelled):
+            return
         if labelled is not None:
-            texts, scores = _check_labelled(labelled)  # validates before anything is stored
-            self.embed(texts)  # embedder errors surface here; applying the event then hits the cache
+            texts, scores = check_labelled(labelled)  # validates before anything is stored
+            self._priors.prepare(name, texts, scores)  # type: ignore[union-attr]  # embed + cluster now
             payload["labelled"] = [[t, s] for t, s in zip(texts, scores, strict=True)]
-        self._commit_control("add_model", payload)  # applying it registers the labelled set
-
-    def _register_labelled(self, name: str, texts: list[str], scores: list[float]) -> None:
-        from eagle_core._uniroute import ColdStartEstimator
-
-        embeddings = self._cache.embed_many(texts)  # type: ignore[union-attr]
-        with self._lock:
-            if self._coldstart is None:
-                self._coldstart = ColdStartEstimator()
-            if name in self._coldstart.models:
-                self._coldstart.remove_model(name)
-            self._coldstart.add_model(name, embeddings, np.asarray(scores, dtype=float))
+        replica.commit_control("add_model", payload)
+        self._priors.drain()  # type: ignore[union-attr]  # installs what prepare() computed
 
     def remove_model(self, name: str) -> None:
         """Remove a model from routing. Its past matches stay in the log (and in the other models'
         ratings); re-adding it later starts it afresh at ``initial_rating``."""
-        self.open()
         fb.check_model(name, self.models)
-        if len(self._ratings) == 1:
+        if len(self.models) == 1:
             raise ConfigError(f"cannot remove {name!r}: it is the only model; add another one first")
-        self._commit_control("remove_model", {"model": name})
+        self._opened().commit_control("remove_model", {"model": name})
 
     # ------------------------------------------------------------------ several processes ----------
     def sync(self) -> int:
@@ -686,41 +422,19 @@ class Eagle:
         the last in-memory snapshot before them and re-applying what follows (a full replay of the
         log only when they are older than the snapshots kept), so every process ends with the
         ratings of the log replayed in (ts, writer, seq) order."""
-        self.open()
-        assert self._store is not None
-        started = time.time_ns()
-        with self._lock:
-            new = self._store.load_new(self._sync_from, self._seen)
-            self._last_sync = time.monotonic()
-            if new:
-                if new[0].order_key < self._last_key:
-                    if not self._reorder(new):
-                        self._load(reopen=True)
-                else:
-                    for event in new:
-                        self._apply(event)
-            self._sync_from = max(0, min(started, self._last_ts) - _SYNC_WINDOW_NS)
-        return len(new)
-
-    def _maybe_sync(self) -> None:
-        interval = self._cfg.sync_interval
-        if interval is not None and time.monotonic() - self._last_sync >= interval:
-            try:
-                self.sync()
-            except Exception as exc:
-                logger.warning("could not read new feedback from the store (%s)", exc)
-                self._last_sync = time.monotonic()
+        new = self._opened().sync()
+        self._priors.drain()  # type: ignore[union-attr]
+        return new
 
     # ------------------------------------------------------------------ reporting ------------------
     def leaderboard(self) -> Leaderboard:
         """Global ratings, best first, with match counts."""
-        self.open()
-        with self._lock:
-            rows = [
-                LeaderboardRow(m, r, *self._stats[m], cost=self._costs[m]
-                               if isinstance(self._costs[m], float) else None)
-                for m, r in self._ratings.items()
-            ]
+        view = self._view
+        rows = [
+            LeaderboardRow(m, r, *view.stats[m], cost=view.costs[m]
+                           if isinstance(view.costs[m], float) else None)
+            for m, r in view.ratings.items()
+        ]
         rows.sort(key=lambda row: (-row.rating, row.model))
         return Leaderboard(tuple(rows))
 
@@ -735,10 +449,25 @@ class Eagle:
         return self._cache.embedder  # type: ignore[union-attr]
 
     def close(self) -> None:
-        """Forget the connection; the next call reopens (and replays) the store."""
-        with self._lock:
-            self._open = False
-            self._store = None
+        """Close the engine: later calls raise :class:`EngineClosedError`. An in-memory engine's
+        collections are deleted (its feedback is gone); a persistent or shared store is kept."""
+        timeout = self._cfg.store_timeout
+        locked = self._lock.acquire(timeout=-1 if timeout is None else timeout)
+        try:
+            self._closed, self._open = True, False
+            store, self._store, self._replica = self._store, None, None
+            if self._circuit is not None:
+                self._circuit.shut()
+        finally:
+            if locked:
+                self._lock.release()
+        if store is not None and self.path is None and self.client is None:
+            drop_collections(store.client, f"{store.name}_")
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
 
     def __enter__(self) -> Eagle:
         return self.open()
@@ -752,77 +481,3 @@ class Eagle:
         return f"Eagle({where}, collection={self.collection!r}, config={self._cfg!r})"
 
 
-def _check_labelled(labelled: Any) -> tuple[list[str], list[float]]:
-    items = list(labelled.items()) if isinstance(labelled, Mapping) else labelled
-    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) or not items:
-        raise ConfigError(
-            f"labelled must be a non-empty mapping prompt text -> score in [0, 1], got {labelled!r}"
-        )
-    texts, scores = [], []
-    for item in items:
-        if not isinstance(item, (tuple, list)) or len(item) != 2:
-            raise ConfigError(f"labelled entries must be (prompt text, score) pairs, got {item!r}")
-        texts.append(fb.check_query(item[0]))
-        scores.append(fb.unit_score(f"labelled score of {item[0]!r}", item[1]))
-    return texts, scores
-
-
-def _rank_key(score: ModelScore) -> tuple[Any, ...]:
-    cost = math.inf if score.cost is None else score.cost
-    return (not score.within_budget, -score.utility, cost, score.model)
-
-
-def _check_models(models: Mapping[str, Any] | None) -> dict[str, CostSpec] | None:
-    if models is None:
-        return None
-    if not isinstance(models, Mapping):
-        raise ConfigError(
-            f"models must be a mapping of model name -> cost, got {type(models).__name__} {models!r}"
-        )
-    if not models:
-        raise ConfigError("models must name at least one model, got {}")
-    out: dict[str, CostSpec] = {}
-    for name, cost in models.items():
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"model names must be non-empty strings, got {name!r}")
-        out[name] = parse_cost(name, cost)
-    return out
-
-
-def _check_rule(wtp: Any, cost_weight: Any, budget: Any) -> None:
-    for label, value in (("willingness_to_pay", wtp), ("cost_weight", cost_weight), ("budget", budget)):
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or value < 0:
-            raise ConfigError(f"{label} must be a finite number >= 0, got {value!r}")
-    if wtp is not None and cost_weight is not None:
-        raise ConfigError(
-            f"give willingness_to_pay or cost_weight, not both (cost_weight = 1 / willingness_to_pay); "
-            f"got {wtp!r} and {cost_weight!r}"
-        )
-
-
-def _decision_pairs(given: dict[str, Any], chosen: str, models: Sequence[str]
-                    ) -> tuple[str, tuple[RawPair, ...]]:
-    (key, value), = given.items()
-    if key == "thumbs":
-        if value in ("up", "down"):
-            value = value == "up"
-        if not isinstance(value, bool):
-            raise InvalidFeedbackError(f"thumbs must be True/False or 'up'/'down', got {value!r}")
-        return "thumbs", fb.thumbs_pairs(chosen, value, models)
-    if key == "score":
-        return "thumbs", fb.thumbs_pairs(chosen, value, models)
-    if key == "scores":
-        return "scores", fb.score_pairs(value, models)
-    fb.check_model(value, models, key)
-    if value == chosen:
-        raise InvalidFeedbackError(
-            f"{key}={value!r} names the model that answered; give another model to compare with"
-        )
-    if key == "better":
-        return "comparison", fb.comparison_pairs(value, chosen, False, models)
-    if key == "worse":
-        return "comparison", fb.comparison_pairs(chosen, value, False, models)
-    return "comparison", fb.comparison_pairs(chosen, value, True, models)

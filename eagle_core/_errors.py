@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "EagleError",
+    "EngineClosedError",
     "InvalidCostError",
     "InvalidFeedbackError",
     "InvalidQueryError",
@@ -58,4 +59,10 @@ class UnknownDecisionError(EagleError, KeyError):
 
 
 class StoreUnavailableError(EagleError, ConnectionError):
-    """The Chroma store cannot be reached; feedback was *not* recorded."""
+    """The Chroma store cannot be reached or did not answer in time (``EagleConfig.store_timeout``);
+    the call's change was not applied here (a write that timed out may still land in the store, and
+    is then folded in by the next sync)."""
+
+
+class EngineClosedError(EagleError, RuntimeError):
+    """The engine was closed with :meth:`Eagle.close`; create a new one to use the store again."""

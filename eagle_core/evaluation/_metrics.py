@@ -15,9 +15,12 @@ __all__ = [
     "LAMBDAS",
     "Curve",
     "auc",
+    "DEFERRAL_LAMBDAS",
     "choose",
+    "choose_min_error",
     "curve",
     "deferral_area",
+    "deferral_curve",
     "qnc",
 ]
 
@@ -27,7 +30,10 @@ LAMBDAS: tuple[float, ...] = (
 """The first 16 willingness-to-pay values of RouterBench (the points of Eagle's Fig 2a)."""
 
 DENSE_LAMBDAS: tuple[float, ...] = (0.0, *np.logspace(-7, 3, 121).tolist())
-"""A dense sweep used for the UniRoute deferral curve (so it spans cheapest..best)."""
+"""A dense sweep used for the UniRoute view of the Eagle protocol (so it spans cheapest..best)."""
+
+DEFERRAL_LAMBDAS = np.concatenate([[0.0], np.logspace(-4, 4, 161), [1e9]])
+"""Cost weights swept for :func:`deferral_curve`, on min-max-normalised costs (errors are in [0, 1])."""
 
 
 def choose(q: np.ndarray, cost: np.ndarray, lam: float) -> np.ndarray:
@@ -88,11 +94,13 @@ def deferral_area(
 ) -> float:
     """UniRoute's area under quality vs normalised cost on [0, ``upto``], divided by ``upto``.
 
-    Cost is min-max normalised by the cheapest and most expensive model's mean test cost, so the
-    area is the mean quality over that range. The curve starts at (0, ``start_quality``) — the
-    cheapest model for every prompt, always available — then follows the router's sweep points
-    (running maximum of quality by cost: spending more is never forced), linearly interpolated
-    (mixing two operating points is achievable), and stays flat after the last point.
+    Cost is min-max normalised by the cheapest and most expensive model's mean cost, so the area is
+    the mean reachable quality over that budget range (``upto=0.5``: over the lower half, the
+    paper's Area(50%)). The curve starts at (0, ``start_quality``) when given (the cheapest model
+    for every prompt, always available), then follows the sweep points in order of cost with the
+    quality made non-decreasing (a bigger budget may always be underspent; of several points at one
+    cost the best counts), joined linearly (mixing two operating points is achievable, which is how
+    ZeroRouter is defined too), and is flat before the first and after the last point.
     """
     span = c_max - c_min
     x = np.zeros(len(cost)) if span <= 0 else (np.asarray(cost, dtype=float) - c_min) / span
@@ -101,9 +109,46 @@ def deferral_area(
         x, y = np.concatenate([[0.0], x]), np.concatenate([[start_quality], y])
     order = np.argsort(x, kind="stable")
     x, y = np.clip(x[order], 0.0, 1.0), np.maximum.accumulate(y[order])
-    grid = np.linspace(0.0, upto, 1001)
-    vals = np.interp(grid, x, y)  # flat beyond the first and last points
-    return float(np.trapezoid(vals, grid) / upto)
+    last = np.r_[x[1:] != x[:-1], True]  # one point per cost: the best (the last after the max)
+    x, y = x[last], y[last]
+    grid = np.linspace(0.0, upto, 2001)
+    return float(np.trapezoid(np.interp(grid, x, y), grid) / upto)
+
+
+def choose_min_error(errors: np.ndarray, costs: np.ndarray, cost_weight: float) -> np.ndarray:
+    """UniRoute's rule (Eq. 9): column chosen per row, ``argmin_h errors[:, h] + cost_weight*costs[h]``."""
+    return np.argmin(np.asarray(errors) + cost_weight * np.asarray(costs)[None, :], axis=1)
+
+
+def _minmax(costs: np.ndarray) -> np.ndarray:
+    span = float(np.max(costs) - np.min(costs))
+    return (costs - np.min(costs)) / span if span > 0 else np.zeros_like(costs)
+
+
+def deferral_curve(
+    pred_errors: np.ndarray,
+    route_costs: np.ndarray,
+    quality: np.ndarray,
+    cost: np.ndarray,
+    lambdas: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mean cost, mean quality) of routing by ``pred_errors`` (:func:`choose_min_error`) at every
+    cost weight, sorted by cost.
+
+    ``route_costs`` (m,) are the per-model costs the router knows (min-max normalised here so one
+    lambda grid fits every pool); ``quality`` and ``cost`` (n, m) are what each choice really
+    yields on the evaluated prompts.
+    """
+    lam = DEFERRAL_LAMBDAS if lambdas is None else np.asarray(lambdas, dtype=np.float64)
+    rc = _minmax(np.asarray(route_costs, dtype=np.float64))
+    rows = np.arange(len(pred_errors))
+    xs, ys = [], []
+    for weight in lam:
+        pick = choose_min_error(pred_errors, rc, float(weight))
+        xs.append(cost[rows, pick].mean())
+        ys.append(quality[rows, pick].mean())
+    order = np.argsort(xs, kind="stable")
+    return np.asarray(xs)[order], np.asarray(ys)[order]
 
 
 def qnc(cost: np.ndarray, quality: np.ndarray, target_quality: float, ref_cost: float) -> float:

@@ -86,7 +86,7 @@ def evaluate_votes(
     eagle.record_many(items, progress=False)
     ratings: dict[str, dict[str, tuple[float, float]]] = {}
     for pid in sorted(test_ids):
-        d = eagle.route(text[pid])
+        d = eagle.route(text[pid], explore=False)
         ratings[pid] = {s.model: (s.global_rating, s.combined) for s in d.ranking}
     probs: dict[str, list[float]] = {"global": [], "eagle": []}
     n_ties = 0

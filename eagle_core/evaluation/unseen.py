@@ -22,15 +22,14 @@ the model's mean cost on S_val):
 - ``mlp``: clairvoyant reference: 2x100 ReLU MLP trained on train + S_val with *every* model's
   labels (it has seen the unseen models' training labels, so it is an upper reference).
 
-Metrics (the paper leaves the normalisation open; see :func:`eagle_core._uniroute.deferral_area`):
+Metrics (the paper leaves the normalisation open; see :func:`eagle_core.evaluation.deferral_area`):
 
 - ``area``: area under test quality vs test cost, cost min-max normalised to [0, 1] by the mean
   test cost of the cheapest and of the costliest *unseen* model; operating points (one per lambda)
   sorted by cost, quality made non-decreasing, joined linearly (a random mix of two operating
   points, exactly how ZeroRouter mixes its hull models), flat beyond the ends; so area = mean
-  reachable quality over the budget range. ``area_50`` = the same over [0, 0.5], not rescaled
-  (the paper's Area(50%)). The harness's Eagle-protocol view uses a step function instead, which
-  would favour ZeroRouter's mixes over every deterministic router.
+  reachable quality over the budget range. ``area_50`` = the mean reachable quality over [0, 0.5]
+  (the paper's Area(50%), divided by 0.5 like the Eagle-protocol view's; one function serves both).
 - ``qnc``: least mean cost at which the router matches the test quality of the most accurate
   unseen model, relative to that model's cost; inf (JSON null) when never reached. Reported as
   the median over trials, with ``qnc_reached`` = share of trials where it was reached.
@@ -53,8 +52,9 @@ from typing import Any
 import numpy as np
 
 from eagle_core._errors import ConfigError
-from eagle_core._uniroute import UniRouteKMeans, UniRouteKNN, deferral_area, deferral_curve
 from eagle_core.datasets import RoutingDataset
+from eagle_core.evaluation._metrics import deferral_area, deferral_curve
+from eagle_core.uniroute import UniRouteKMeans, UniRouteKNN
 
 __all__ = [
     "DEFAULT_CURVE",

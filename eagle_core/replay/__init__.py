@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from eagle_core.replay._baselines import LinUCBRouter, RandomRouter, ThompsonRouter
 from eagle_core.replay._eagle import EagleGreedyRouter
+from eagle_core.replay._eagle_online import EagleOnlineRouter
 from eagle_core.replay._engine_router import EngineRouter
 from eagle_core.replay._features import pca_basis
 from eagle_core.replay._harness import Trace, replay
@@ -33,6 +34,7 @@ __all__ = [
     "SCENARIOS",
     "DualPacer",
     "EagleGreedyRouter",
+    "EagleOnlineRouter",
     "EngineRouter",
     "LinUCBRouter",
     "OnlineRouter",

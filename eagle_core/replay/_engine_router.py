@@ -1,10 +1,12 @@
 """The real engine (:class:`eagle_core.Eagle`, Chroma-backed) as a replay router.
 
-Every step goes through the public API a deployment uses: ``route(text, willingness_to_pay=...)``,
+Every step goes through the public API a deployment uses: ``Eagle(models,
+target_cost_per_request=...)`` (the engine paces a budget itself; the replay's seed seeds its
+exploration), ``route(text, willingness_to_pay=...)``,
 then ``record_feedback(decision_id, score=grade)`` for the served answer (``worse=``/``better=``/
 ``tie=`` for a duel verdict, ``record_scores`` for full grades). The engine embeds through a lookup
 of the harness's vectors, so it sees exactly the embeddings every other router sees. Slower than
-the in-memory :class:`~eagle_core.replay.EagleGreedyRouter` (two Chroma writes per feedback); used
+the in-memory :class:`~eagle_core.replay.EagleOnlineRouter` (Chroma writes per feedback); used
 to check that twin and to replay the engine's own defaults.
 """
 
@@ -16,7 +18,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from eagle_core._config import EagleConfig
-from eagle_core.replay._pacing import DualPacer
 
 __all__ = ["EngineRouter"]
 
@@ -38,12 +39,12 @@ class EngineRouter:
         self._vectors: dict[str, np.ndarray] = {}
         self._models = list(models)
         self._wtp = wtp
-        self._pacer = DualPacer(target_cost) if target_cost is not None else None
         self._costs = [float(c) for c in costs]
         self._pending: dict[str, list[str]] = {}
         self._eagle = Eagle(models=dict(zip(self._models, self._costs, strict=True)), path=None,
                             collection=f"replay-{uuid.uuid4().hex[:12]}", embedder=self._embed,
-                            config=self.config)  # fmt: skip
+                            config=(self.config or EagleConfig()).replace(seed=seed),
+                            target_cost_per_request=target_cost)  # fmt: skip
         self.n_explored = 0
 
     def _embed(self, texts: list[str]) -> np.ndarray:
@@ -58,15 +59,11 @@ class EngineRouter:
 
     def choose(self, x: np.ndarray, text: str) -> int:
         self._vectors[text] = np.asarray(x, dtype=np.float32)
-        wtp = self._pacer.wtp(self._wtp) if self._pacer else self._wtp
-        d = self._eagle.route(text, willingness_to_pay=wtp)
+        d = self._eagle.route(text, willingness_to_pay=self._wtp)
         if getattr(d, "explored", False):
             self.n_explored += 1
         self._pending.setdefault(text, []).append(d.decision_id)
-        k = self._models.index(d.model)
-        if self._pacer:
-            self._pacer.observe(self._costs[k])
-        return k
+        return self._models.index(d.model)
 
     def _decision(self, text: str) -> str:
         return self._pending[text].pop(0)

@@ -15,6 +15,7 @@ import numpy as np
 
 from eagle_core.replay._baselines import LinUCBRouter, RandomRouter, ThompsonRouter
 from eagle_core.replay._eagle import EagleGreedyRouter
+from eagle_core.replay._eagle_online import EagleOnlineRouter
 from eagle_core.replay._engine_router import EngineRouter
 from eagle_core.replay._features import pca_basis
 from eagle_core.replay._pareto import ParetoBanditRouter
@@ -42,8 +43,10 @@ class ReplayContext:
 RouterFactory = Callable[[ReplayContext], OnlineRouter]
 
 ROUTERS: dict[str, RouterFactory] = {
-    "eagle_greedy": lambda ctx: EagleGreedyRouter(),
-    "eagle_full": lambda ctx: EagleGreedyRouter(full_information=True),
+    "eagle_online": lambda ctx: EagleOnlineRouter(),
+    "eagle_greedy": lambda ctx: EagleOnlineRouter(explore=False),
+    "eagle_full": lambda ctx: EagleOnlineRouter(full_information=True),
+    "eagle_legacy": lambda ctx: EagleGreedyRouter(name="eagle_legacy"),
     "paretobandit": lambda ctx: ParetoBanditRouter(ctx.basis),
     "linucb": lambda ctx: LinUCBRouter(ctx.basis),
     "thompson": lambda ctx: ThompsonRouter(),

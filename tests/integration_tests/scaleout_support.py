@@ -231,3 +231,66 @@ def finish(proc: subprocess.Popen[bytes], spec_path: Path, timeout: float = 60.0
         log = spec_path.with_suffix(".log")
         text = log.read_text(errors="replace")[-3000:] if log.exists() else ""
         raise AssertionError(f"worker {spec_path.name} exited with {code}:\n{text}")
+
+
+class SilentProxy:
+    """A loopback TCP server in front of a Chroma server: it forwards bytes both ways until
+    :meth:`go_silent`, then keeps accepting connections and reading requests but never answers (a
+    network path that swallows packets); :meth:`resume` forwards again (requests swallowed meanwhile
+    stay unanswered, as on a real network)."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        import threading
+
+        self.target = (target_host, target_port)
+        self.host, self.port = "127.0.0.1", free_port()
+        self.silent = threading.Event()
+        self._sock = socket.create_server((self.host, self.port))
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def go_silent(self) -> None:
+        self.silent.set()
+
+    def resume(self) -> None:
+        self.silent.clear()
+
+    def close(self) -> None:
+        self._closed = True
+        self._sock.close()
+
+    def client(self) -> Any:
+        return http_client(self.host, self.port)
+
+    def _accept(self) -> None:
+        import threading
+
+        while not self._closed:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                conn.close()
+                continue
+            for src, dst in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if not self.silent.is_set():
+                    dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass

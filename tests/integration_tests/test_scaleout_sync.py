@@ -12,7 +12,7 @@ import pytest
 from chromadb.config import Settings
 from scaleout_support import CODE, POETRY, PROBES
 
-import eagle_core._engine as engine_module
+import eagle_core._timeline as timeline_module
 from eagle_core import Eagle, EagleConfig
 
 MODELS = {"alpha": 0.01, "beta": 0.002, "gamma": 0.0005}
@@ -43,13 +43,14 @@ def _pair(tmp_path, table) -> tuple[Eagle, Eagle, chromadb.ClientAPI]:
 
 def _count_full_replays(eagle: Eagle) -> list[dict]:
     calls: list[dict] = []
-    original = eagle._load
+    replica = eagle._replica
+    original = replica.load
 
     def spy(**kwargs):
         calls.append(kwargs)
         return original(**kwargs)
 
-    eagle._load = spy  # type: ignore[method-assign]
+    replica.load = spy  # type: ignore[method-assign]
     return calls
 
 
@@ -59,7 +60,7 @@ def _assert_same_as_full_replay(eagle: Eagle, client, table) -> None:
     assert eagle.models == fresh.models
     assert (eagle.n_feedback, eagle.n_comparisons, eagle.n_queries) == (
         fresh.n_feedback, fresh.n_comparisons, fresh.n_queries)
-    assert eagle._by_query == fresh._by_query
+    assert eagle._state.by_query == fresh._state.by_query
     assert eagle.leaderboard() == fresh.leaderboard()
     for q in PROBES + QUERIES[:3]:
         assert eagle.route(q).ranking == fresh.route(q).ranking
@@ -67,7 +68,7 @@ def _assert_same_as_full_replay(eagle: Eagle, client, table) -> None:
 
 @pytest.fixture(autouse=True)
 def small_snapshot_interval(monkeypatch) -> None:
-    monkeypatch.setattr(engine_module, "_CHECKPOINT_EVERY", 8)  # a few dozen events cross several
+    monkeypatch.setattr(timeline_module, "CHECKPOINT_EVERY", 8)  # a few dozen events cross several
 
 
 def test_late_events_are_reordered_in_memory(tmp_path, table_embedder) -> None:
@@ -94,7 +95,7 @@ def test_late_events_are_reordered_in_memory(tmp_path, table_embedder) -> None:
 def test_late_events_older_than_the_snapshots_fall_back_to_a_full_replay(
     tmp_path, table_embedder, monkeypatch
 ) -> None:
-    monkeypatch.setattr(engine_module, "_REORDER_HORIZON_NS", 0)  # keep only the newest snapshot
+    monkeypatch.setattr(timeline_module, "REORDER_HORIZON_NS", 0)  # keep only the newest snapshot
     table, _ = table_embedder
     mine, other, client = _pair(tmp_path, table)
     replays = _count_full_replays(mine)
@@ -126,7 +127,7 @@ def test_a_second_process_creating_the_same_store_does_not_reset_ratings(tmp_pat
     ratings = mine.ratings
     assert ratings["alpha"] > 1500.0
     payload = {"models": dict(MODELS)}  # per-call USD costs are stored as plain numbers
-    other._commit_control("models", payload)  # what the racing worker wrote, stamped later
+    other._replica.commit_control("models", payload)  # what the racing worker wrote, stamped later
     mine.sync()
     assert mine.ratings == ratings
     _assert_same_as_full_replay(mine, client, table)

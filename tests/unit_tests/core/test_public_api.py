@@ -8,7 +8,8 @@ import eagle_core
 def test_all_is_pinned() -> None:
     assert sorted(eagle_core.__all__) == sorted([
         "ColdStartEstimator", "ConfigError", "Eagle", "EagleConfig", "EagleError", "Embedder",
-        "InvalidCostError", "InvalidFeedbackError", "InvalidQueryError", "Leaderboard", "LeaderboardRow",
+        "EngineClosedError", "InvalidCostError", "InvalidFeedbackError", "InvalidQueryError", "Leaderboard",
+        "LeaderboardRow",
         "ModelScore", "RouteDecision", "SentenceTransformerEmbedder", "StoreMismatchError",
         "StoreUnavailableError", "TokenCost", "UniRouteKMeans", "UniRouteKNN", "UnknownDecisionError",
         "UnknownModelError", "resolve_embedder",

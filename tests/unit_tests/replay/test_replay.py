@@ -11,6 +11,7 @@ from eagle_core.replay import (
     SCENARIOS,
     DualPacer,
     EagleGreedyRouter,
+    EagleOnlineRouter,
     ReplayError,
     Scenario,
     ThompsonRouter,
@@ -226,7 +227,8 @@ def test_bad_choice_and_bad_settings_are_clear_errors() -> None:
         build_stream(ds, X, seed=0, length=0)
 
 
-@pytest.mark.parametrize("router", [EagleGreedyRouter(), EagleGreedyRouter(full_information=True),
+@pytest.mark.parametrize("router", [EagleOnlineRouter(), EagleOnlineRouter(explore=False),
+                                    EagleOnlineRouter(full_information=True), EagleGreedyRouter(),
                                     ThompsonRouter()])  # fmt: skip
 def test_routers_run_every_scenario_deterministically(router) -> None:
     for name in SCENARIOS:
@@ -251,14 +253,16 @@ def test_pip_bandits_run_through_the_harness(scenario: str) -> None:
             assert trace.cost.mean() < prep.stream.mean_costs.max()
 
 
-@pytest.mark.parametrize("scenario", ["cold", "warm", "duel", "newcomer"])
+@pytest.mark.parametrize("scenario", ["cold", "warm", "duel", "newcomer", "budget"])
 def test_in_memory_twin_and_engine_make_identical_choices(scenario: str) -> None:
-    """EagleGreedyRouter (numpy, used for fast replays) and the Chroma-backed engine through its
-    public API choose the same model at every step of a short stream with the same seed."""
+    """EagleOnlineRouter (numpy, used for fast replays) and the Chroma-backed engine through its
+    public API (exploration on, same seed) choose the same model at every step of a short stream."""
     from eagle_core.replay import EngineRouter
 
     prep = _prep(scenario, n=120)
-    twin = replay(EagleGreedyRouter(), prep, seed=5).chosen
-    engine = replay(EngineRouter(), prep, seed=5).chosen
-    assert len(set(twin.tolist())) > 1
-    np.testing.assert_array_equal(twin, engine)
+    twin = EagleOnlineRouter()
+    chosen = replay(twin, prep, seed=5).chosen
+    engine = EngineRouter()
+    assert len(set(chosen.tolist())) > 1
+    np.testing.assert_array_equal(chosen, replay(engine, prep, seed=5).chosen)
+    assert twin.n_explored == engine.n_explored > 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from eagle_core._errors import ConfigError, InvalidFeedbackError, UnknownModelError
-from eagle_core._uniroute import ColdStartEstimator, evidence_weight
+from eagle_core.uniroute import ColdStartEstimator, evidence_weight
 
 CODE = [
     "Python: def reverse(head): fix this linked list function, it raises AttributeError on None.",

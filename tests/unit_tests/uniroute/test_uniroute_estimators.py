@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from eagle_core._errors import ConfigError, InvalidFeedbackError, UnknownModelError
-from eagle_core._uniroute import UniRouteKMeans, UniRouteKNN, deferral_area, route
+from eagle_core.evaluation import deferral_area
+from eagle_core.evaluation._metrics import choose_min_error as route
+from eagle_core.uniroute import UniRouteKMeans, UniRouteKNN
 
 DIM = 8
 
@@ -174,7 +176,11 @@ def test_deferral_area_is_mean_quality_over_normalised_cost() -> None:
     # a router reaching 0.9 already at half the budget
     xs, ys = np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.9, 0.9])
     assert deferral_area(xs, ys, 1.0, 3.0) == pytest.approx(0.8)
-    assert deferral_area(xs, ys, 1.0, 3.0, upto=0.5) == pytest.approx(0.35)
+    # up to half the budget: the mean quality over [0, 0.5] (0.5 rising to 0.9)
+    assert deferral_area(xs, ys, 1.0, 3.0, upto=0.5) == pytest.approx(0.7)
+    # several points at one cost: the best counts, whatever their order
+    assert deferral_area(np.array([1.0, 1.0, 3.0]), np.array([0.9, 0.5, 0.9]), 1.0, 3.0) == \
+        pytest.approx(0.9)
 
 
 def test_auto_smoothing_trusts_clear_clusters_and_pools_noise() -> None:

@@ -1,0 +1,98 @@
+"""One routing step, shared by the engine and its in-memory replay twin (pure; no I/O).
+
+:func:`serve` reads a published :class:`~eagle_core._state.View` of the folded log and computes the
+deterministic ranking (local ratings, combined score, cost rule) and then
+which model to *serve*: the ranking's choice, or an exploration draw, a newcomer's burn-in try, all
+within what the budget pacer allows. The engine finds the neighbours in Chroma; the twin
+(:mod:`eagle_core.replay._eagle_online`) with an exact numpy search; both then call :func:`serve`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from eagle_core._choice import combine, decide
+from eagle_core._config import EagleConfig
+from eagle_core._decision import RouteDecision
+from eagle_core._explore import Exploration, explore
+from eagle_core._glicko import local_posterior
+from eagle_core._pacing import BudgetPacer
+
+if TYPE_CHECKING:
+    from eagle_core._state import View
+    from eagle_core._uniroute import ColdStartEstimator
+
+__all__ = ["serve"]
+
+
+def serve(query: str, embedding: np.ndarray | None, view: View, keys: Sequence[str],
+          costs: Mapping[str, float | None], pool: Sequence[str], config: EagleConfig, *,
+          exploration: Exploration | None = None, pacer: BudgetPacer | None = None,
+          coldstart: ColdStartEstimator | None = None, force: str | None = None,
+          wtp: float | None = None, cost_weight: float | None = None, budget: float | None = None,
+          degraded: bool = False, lock: Any = None) -> RouteDecision:
+    """Rank ``pool`` for the query whose nearest past queries are ``keys`` (nearest first) and
+    pick the model to serve.
+
+    ``exploration=None`` serves the ranking's choice. With a
+    ``pacer`` the willingness to pay is the paced one and the candidates are those whose cost keeps
+    the running average within the target (the cheapest if none). ``lock`` guards the sampler and
+    the pacer (the engine's lock; ``None`` for the single-threaded twin).
+    """
+    n_models, now = len(view.ratings), view.n_events
+    histories = [view.by_query.get(key) for key in keys]
+    ages = []
+    for key in keys:
+        born = view.born.get(key)
+        ages.append(None if born is None else [now - b for b in born])
+    rd2 = {m: view.rd2.get(m, config.rd_initial**2) for m in view.ratings}
+    ratings = dict(view.ratings)
+    local, dev = local_posterior(
+        ratings, rd2, histories, ages, k=config.k, par=config.initial_rating,
+        rd_local=config.rd_local, half_life=config.half_life,
+        pair_weight=1.0 / max(1, n_models - 1), farthest_first=config.local_order == "farthest_first",
+    )
+    evidence = view.evidence()
+    combined = combine(ratings, local, config, coldstart, embedding, evidence)
+    guard = contextlib.nullcontext() if lock is None else lock
+    with guard:
+        if pacer is not None and force is None:
+            if cost_weight is not None:
+                wtp, cost_weight = (1.0 / cost_weight if cost_weight > 0 else None), None
+            wtp = pacer.willingness_to_pay(wtp, [costs[m] for m in pool])
+            pool = _affordable(pool, costs, pacer.allowance())
+        decision = decide(query, ratings, local, combined, costs, pool,
+                          normalization=config.normalization, force=force, wtp=wtp,
+                          cost_weight=cost_weight, budget=budget,
+                          n_neighbors=len(keys), degraded=degraded)
+        if exploration is not None and force is None:
+            p = config.p
+            deviation = {m: p * math.sqrt(rd2[m]) + (1 - p) * math.sqrt(dev[m]) for m in pool}
+            choice, explored = explore(
+                decision.model, combined, deviation, pool, config, exploration,
+                decide=lambda drawn: decide(
+                    query, drawn, drawn, drawn, costs, pool, normalization=config.normalization,
+                    wtp=wtp, cost_weight=cost_weight, budget=budget).model,
+                newcomers={m: evidence.get(m, 0) for m in view.newcomers if m in view.ratings},
+                has_prior=lambda m: coldstart is not None and m in coldstart.models,
+            )
+            if explored:
+                decision = replace(decision, model=choice, explored=True)
+        if pacer is not None:
+            spent = costs.get(decision.model)
+            pacer.observe(0.0 if spent is None else spent)
+    return decision
+
+
+def _affordable(pool: Sequence[str], costs: Mapping[str, float | None], allowance: float) -> list[str]:
+    known = [m for m in pool if costs[m] is not None]
+    within = [m for m in known if costs[m] <= allowance]  # type: ignore[operator]
+    if within:
+        return within
+    return [min(known, key=lambda m: (costs[m], m))] if known else list(pool)

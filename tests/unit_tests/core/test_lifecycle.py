@@ -1,0 +1,95 @@
+"""close() closes, and add_model is idempotent (also across workers and on replay)."""
+
+from __future__ import annotations
+
+import chromadb
+import pytest
+from chromadb.config import Settings
+
+from eagle_core import ConfigError, Eagle, EagleError, EngineClosedError
+
+MODELS = {"big": 0.01, "small": 0.0005}
+CODE = ["How do I reverse a list in Python?", "What does the yield keyword do in Python?"]
+
+
+def _collections(client) -> set[str]:
+    return {getattr(c, "name", c) for c in client.list_collections()}
+
+
+def test_a_closed_engine_raises_a_typed_error(make_eagle) -> None:
+    eagle = make_eagle(MODELS)
+    decision = eagle.route(CODE[0])
+    eagle.close()
+    assert eagle.closed
+    calls = {
+        "route": lambda: eagle.route(CODE[0]),
+        "record_comparison": lambda: eagle.record_comparison(CODE[0], winner="big", loser="small"),
+        "record_feedback": lambda: eagle.record_feedback(decision.decision_id, thumbs=True),
+        "ratings": lambda: eagle.ratings,
+        "models": lambda: eagle.models,
+        "add_model": lambda: eagle.add_model("mid", 0.001),
+        "sync": lambda: eagle.sync(),
+        "leaderboard": lambda: eagle.leaderboard(),
+        "open": lambda: eagle.open(),
+    }
+    for call in calls.values():
+        with pytest.raises(EngineClosedError, match="closed; create a new Eagle") as info:
+            call()
+        assert isinstance(info.value, EagleError) and isinstance(info.value, RuntimeError)
+    eagle.close()  # closing twice is fine
+
+
+def test_an_in_memory_engine_deletes_its_collections_on_close(embedder) -> None:
+    shared = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))  # the process's
+    before = _collections(shared)
+    eagle = Eagle(MODELS, embedder=embedder)
+    eagle.record_comparison(CODE[0], winner="big", loser="small")
+    assert len(_collections(shared) - before) == 2  # <name>_log, <name>_queries
+    eagle.close()
+    assert _collections(shared) == before
+
+
+def test_a_persistent_store_survives_close(tmp_path, make_eagle) -> None:
+    eagle = make_eagle(MODELS, path=tmp_path / "s")
+    eagle.record_comparison(CODE[0], winner="big", loser="small")
+    ratings = eagle.ratings
+    eagle.close()
+    assert make_eagle(None, path=tmp_path / "s").ratings == ratings
+
+
+def test_adding_an_existing_model_with_the_same_cost_is_a_no_op(make_eagle) -> None:
+    eagle = make_eagle(MODELS)
+    eagle.add_model("mid", 0.002)
+    eagle.record_comparison(CODE[0], winner="mid", loser="big")
+    before = (eagle.ratings, eagle.models, eagle.n_feedback, eagle.leaderboard())
+    eagle.add_model("mid", 0.002)
+    assert (eagle.ratings, eagle.models, eagle.n_feedback, eagle.leaderboard()) == before
+    assert eagle.ratings["mid"] > 1500.0
+
+
+def test_adding_an_existing_model_with_another_cost_names_the_fix(tmp_path, make_eagle) -> None:
+    eagle = make_eagle(MODELS, path=tmp_path / "s")
+    ratings = eagle.ratings
+    with pytest.raises(ConfigError, match=r"'big' already exists with cost 0.01, got 0.02.*remove_model"):
+        eagle.add_model("big", 0.02)
+    assert eagle.ratings == ratings and eagle.costs["big"] == 0.01
+    eagle.close()
+    assert make_eagle(None, path=tmp_path / "s").costs["big"] == 0.01  # nothing was stored
+
+
+def test_two_workers_adding_the_same_model_keep_its_ratings(tmp_path, embedder) -> None:
+    client = chromadb.PersistentClient(str(tmp_path / "s"), settings=Settings(anonymized_telemetry=False))
+    first = Eagle(MODELS, client=client, collection="race", embedder=embedder).open()
+    second = Eagle(None, client=client, collection="race", embedder=embedder).open()
+    first.add_model("mid", 0.002)
+    for q in CODE:
+        first.record_comparison(q, winner="mid", loser="big")
+    second.add_model("mid", 0.002)  # has not synced: it does not know "mid" yet, and adds it too
+    rating = first.ratings["mid"]
+    assert rating > 1500.0
+    first.sync()  # replays the second add: a no-op
+    second.sync()
+    assert first.ratings["mid"] == second.ratings["mid"] == rating
+    fresh = Eagle(None, client=client, collection="race", embedder=embedder)
+    assert fresh.ratings == first.ratings and fresh.models == ("big", "small", "mid")
+    assert fresh.leaderboard() == first.leaderboard()
