@@ -13,6 +13,7 @@ __all__ = ["EagleConfig"]
 
 Normalization = Literal["winprob", "minmax", "max"]
 LocalOrder = Literal["farthest_first", "nearest_first"]
+Exploration = Literal["thompson", "ucb"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,30 @@ class EagleConfig:
     store_retry_interval: float = 5.0
     """Seconds between probes of a store that timed out (how soon writes work again after it
     recovers)."""
+    explore: bool = True
+    """Serve by exploration (``route(..., explore=False)`` turns it off per call): sometimes send a
+    query to a model whose rating near it is uncertain and might be the best (docs/METHOD.md)."""
+    exploration: Exploration = "thompson"
+    """``thompson``: draw each model's rating from N(combined, (explore_scale*deviation)^2);
+    ``ucb``: add explore_scale*deviation."""
+    explore_scale: float = 1.0
+    """Multiplier of the deviation in the draws (0 = no exploration)."""
+    max_explore_share: float = 0.2
+    """At most this share of routes may serve another model than the ranking's choice."""
+    rd_initial: float = 350.0
+    """Deviation (rating points) of a model with no evidence (Glicko's 350)."""
+    rd_local: float = 100.0
+    """How far (rating points, one deviation) a model's rating near one query may stray from its
+    global rating before that neighbourhood's own evidence says so."""
+    half_life: float | None = 300.0
+    """Forgetting: evidence (rated answers and the deviations' information) counts half after this
+    many feedback events; ``None`` = never forgotten."""
+    burn_in: int = 20
+    """Forced tries of a model added at run time, until it has this many rated answers."""
+    pacing_rate: float = 0.05
+    """Step of the budget pacer's dual update (``Eagle(target_cost_per_request=...)``)."""
+    seed: int | None = None
+    """Seed of the exploration sampler (``None`` = fresh entropy)."""
 
     def __post_init__(self) -> None:
         _check_range("p", self.p, 0.0, 1.0)
@@ -103,10 +128,25 @@ class EagleConfig:
         if self.store_timeout is not None:
             _check_positive("store_timeout", self.store_timeout)
         _check_positive("store_retry_interval", self.store_retry_interval)
+        if not isinstance(self.explore, bool):
+            raise ConfigError(f"explore must be True or False, got {self.explore!r}")
+        if self.exploration not in ("thompson", "ucb"):
+            raise ConfigError(f"exploration must be 'thompson' or 'ucb', got {self.exploration!r}")
+        _check_range("explore_scale", self.explore_scale, 0.0, math.inf)
+        _check_range("max_explore_share", self.max_explore_share, 0.0, 1.0)
+        _check_positive("rd_initial", self.rd_initial)
+        _check_range("rd_local", self.rd_local, 0.0, math.inf)
+        if self.half_life is not None:
+            _check_positive("half_life", self.half_life)
+        _check_positive("pacing_rate", self.pacing_rate)
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
+            raise ConfigError(f"seed must be an int or None, got {self.seed!r}")
         for name in ("max_decisions", "embedding_cache_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be an int >= 1, got {value!r}")
+        if isinstance(self.burn_in, bool) or not isinstance(self.burn_in, int) or self.burn_in < 0:
+            raise ConfigError(f"burn_in must be an int >= 0, got {self.burn_in!r}")
 
     @classmethod
     def paper(cls, **overrides: Any) -> EagleConfig:

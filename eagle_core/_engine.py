@@ -13,43 +13,43 @@ import functools
 import logging
 import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from eagle_core import _choice as choice
 from eagle_core import _feedback as fb
 from eagle_core._audit import Audit, build_audit
 from eagle_core._config import EagleConfig
 from eagle_core._connect import collection_name, drop_collections, make_client
-from eagle_core._costs import CostSpec, cost_to_dict, estimate_cost, parse_cost
+from eagle_core._costs import CostSpec, cost_to_dict, parse_cost
 from eagle_core._decision import RouteDecision
 from eagle_core._embeddings import Embedder, EmbeddingCache, resolve_embedder
 from eagle_core._errors import (
     ConfigError,
     EngineClosedError,
     InvalidFeedbackError,
-    UnknownDecisionError,
 )
 from eagle_core._guard import Circuit, GuardedClient
 from eagle_core._inputs import (
     check_candidates,
+    check_explore,
     check_labelled,
     check_models,
     check_store_args,
+    check_target,
     decision_pairs,
     model_exists,
     one_feedback,
     parse_items,
 )
-from eagle_core._leaderboard import Leaderboard, LeaderboardRow
+from eagle_core._leaderboard import Leaderboard, leaderboard_of
 from eagle_core._priors import Priors
 from eagle_core._replica import Replica
-from eagle_core._sources import OVERFETCH, check_source, crowded, neighbourhood
+from eagle_core._serving import Server
+from eagle_core._sources import check_source, search
 from eagle_core._state import View
 from eagle_core._store import FeedbackStore, RawPair
 
@@ -73,6 +73,8 @@ class Eagle:
         collection: prefix of the two Chroma collections (``<collection>_log``, ``<collection>_queries``).
         embedder: see :func:`eagle_core.resolve_embedder`; ``None`` = bundled all-MiniLM-L6-v2.
         config: hyper-parameters; ``EagleConfig()`` (validated defaults) or ``EagleConfig.paper()``.
+        target_cost_per_request: USD; keep the average (estimated) cost of routed requests at or
+            below it by pacing the willingness to pay online (:mod:`eagle_core._pacing`).
     """
 
     def __init__(
@@ -84,17 +86,20 @@ class Eagle:
         collection: str = "eagle",
         embedder: Any = None,
         config: EagleConfig | None = None,
+        target_cost_per_request: float | None = None,
     ) -> None:
         self.path = path
         self.client = client
         self.collection = collection
         self.embedder = embedder
         self.config = config
+        self.target_cost_per_request = target_cost_per_request
         self._initial_costs = check_models(models)
         check_store_args(path, client, collection, config)
+        check_target(target_cost_per_request)
         self._cfg = config or EagleConfig()
+        self._server = Server(self._cfg, target_cost_per_request)  # sampler, pacer, decisions
         self._lock = threading.RLock()  # writers and sync; never taken by routes
-        self._decisions_lock = threading.Lock()
         self._open = False
         self._closed = False
         self._circuit: Circuit | None = None
@@ -103,7 +108,6 @@ class Eagle:
         self._replica: Replica | None = None
         self._writer = uuid.uuid4().hex[:12]
         self._priors: Priors | None = None
-        self._decisions: OrderedDict[str, RouteDecision] = OrderedDict()
 
     # ------------------------------------------------------------------ state ----------------------
     def _opened(self) -> Replica:
@@ -200,6 +204,7 @@ class Eagle:
         budget: float | None = None,
         candidates: Sequence[str] | None = None,
         force: str | None = None,
+        explore: bool | None = None,
     ) -> RouteDecision:
         """Pick a model for ``query``.
 
@@ -208,10 +213,16 @@ class Eagle:
         (the same rule with cost_weight = 1/willingness_to_pay), or plain ``q`` when neither is given.
         ``q`` is the combined Eagle score normalised to [0, 1]. ``force`` picks a model regardless
         (the ranking is still computed, e.g. for logging).
+
+        ``explore`` (default ``EagleConfig.explore``, on): sometimes serve a model whose rating near
+        this query is uncertain instead of ``ranking[0]``, so the router learns from the feedback
+        on it; ``decision.explored`` says so. ``explore=False`` always serves ``ranking[0]``
+        (evaluation). With ``target_cost_per_request`` the willingness to pay is paced.
         """
         view = self._view  # one consistent state for the whole route, whatever writers do
         query = fb.check_query(query)
         choice.check_rule(willingness_to_pay, cost_weight, budget)
+        explore = check_explore(explore, self._cfg.explore)
         pool = check_candidates(candidates, view.models)
         if force is not None:
             fb.check_model(force, view.models, "force")
@@ -220,40 +231,24 @@ class Eagle:
             replica.maybe_sync()  # in a background thread: this route does not wait for it
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
         neighbours, degraded = self._neighbours(embedding, view)
-        global_ratings = dict(view.ratings)
-        costs = {m: estimate_cost(view.costs[m], query) for m in global_ratings}
-        neighbours, histories = neighbourhood(neighbours, view, self._cfg)
-        evidence = view.evidence()
-        local = choice.local_ratings(global_ratings, histories, self._cfg)
         coldstart = self._priors.estimator if self._priors is not None else None
-        combined = choice.combine(global_ratings, local, self._cfg, coldstart, embedding, evidence)
-        decision = choice.decide(query, global_ratings, local, combined, costs, pool,
-                                 normalization=self._cfg.normalization, force=force,
-                                 wtp=willingness_to_pay, cost_weight=cost_weight, budget=budget,
-                                 n_neighbors=len(neighbours), degraded=degraded)
-        with self._decisions_lock:
-            self._decisions[decision.decision_id] = decision
-            while len(self._decisions) > self._cfg.max_decisions:
-                self._decisions.popitem(last=False)
-        return decision
+        return self._server.route(query, embedding, view, neighbours, pool, explore=explore,
+                                  coldstart=coldstart, force=force, wtp=willingness_to_pay,
+                                  cost_weight=cost_weight, budget=budget, degraded=degraded)
 
     async def aroute(self, query: str, **kwargs: Any) -> RouteDecision:
         """:meth:`route` in a worker thread (embedding and Chroma calls never block the loop)."""
         return await asyncio.to_thread(functools.partial(self.route, query, **kwargs))
 
     def _neighbours(self, embedding: np.ndarray, view: View) -> tuple[list[tuple[str, float]], bool]:
-        """Nearest past queries, nearest first: N of them, or OVERFETCH times more when one source
-        holds more than its share of the N (see ``_sources.crowded``)."""
+        """Nearest past queries, nearest first (``_sources.search``), and whether the store is down."""
         n, known = self._cfg.n_neighbors, len(view.by_query)
         if n == 0 or not known:
             return [], False
         if self.degraded:  # no waiting on a store known to be down (the warning was logged once)
             return [], True
         try:
-            found = self._store.nearest(embedding, min(n, known))  # type: ignore[union-attr]
-            more = len(found) < known and crowded(found, view.sources, self._cfg)
-            return (self._store.nearest(embedding, min(n * OVERFETCH, known)) if more  # type: ignore[union-attr]
-                    else found), False
+            return search(self._store.nearest, embedding, view.sources, n, known, self._cfg), False  # type: ignore[union-attr]
         except Exception as exc:  # degraded mode: never fail a route because the store is down
             logger.warning("neighbour search failed (%s); routing on global ratings only", exc)
             return [], True
@@ -261,15 +256,7 @@ class Eagle:
     def decision(self, decision_id: str) -> RouteDecision:
         """A recent decision by id (the last ``max_decisions`` are remembered, in this process)."""
         self._opened()
-        with self._decisions_lock:
-            found = self._decisions.get(decision_id) if isinstance(decision_id, str) else None
-        if found is None:
-            raise UnknownDecisionError(
-                f"decision_id {decision_id!r} is not one of this engine's last "
-                f"{self._cfg.max_decisions} decisions; give feedback with record_comparison(query, ...) "
-                "instead, or raise EagleConfig.max_decisions"
-            )
-        return found
+        return self._server.decision(decision_id)
 
     # ------------------------------------------------------------------ feedback -------------------
     def record_comparison(self, query: str, winner: str, loser: str, *, tie: bool = False,
@@ -325,16 +312,8 @@ class Eagle:
         texts are embedded and stored batch by batch. Returns the number of events written."""
         parsed = parse_items(items, self.models, batch_size)
         self._circuit.check()  # type: ignore[union-attr]
-        bar = tqdm(total=len(parsed), desc="recording feedback", unit="item", disable=not progress)
-        try:
-            for start in range(0, len(parsed), batch_size):
-                batch = parsed[start : start + batch_size]
-                embeddings = self._cache.embed_many([b[1] for b in batch], remember=False)  # type: ignore[union-attr]
-                self._opened().commit([(kind, q, pairs, "", src) for kind, q, pairs, src in batch],
-                                      embeddings)
-                bar.update(len(batch))
-        finally:
-            bar.close()
+        self._opened().commit_many([(kind, q, pairs, "", src) for kind, q, pairs, src in parsed],
+                                   self._cache.embed_many, batch_size, progress)  # type: ignore[union-attr]
         return len(parsed)
 
     async def arecord_comparison(self, query: str, winner: str, loser: str, **kwargs: Any) -> str:
@@ -399,9 +378,10 @@ class Eagle:
 
     # ------------------------------------------------------------------ feedback sources -----------
     def audit(self, query: str) -> Audit:
-        """Route ``query`` and explain the decision: the neighbours replayed, who gave their feedback,
-        and each source's push on the local ratings (leave-it-out), most influential first."""
-        decision, view = self.route(query), self._view
+        """Route ``query`` (``explore=False``) and explain the ranking's choice: the neighbours
+        replayed, who gave their feedback, and each source's push on the local ratings (leave-it-out),
+        most influential first."""
+        decision, view = self.route(query, explore=False), self._view
         neighbours, _ = self._neighbours(self._cache.embed_one(query), view)  # type: ignore[union-attr]
         with self._lock:  # the budgets spent are read from the live ledger
             return build_audit(decision, neighbours, view, self._opened().state.sources, self._cfg)
@@ -432,14 +412,7 @@ class Eagle:
     # ------------------------------------------------------------------ reporting ------------------
     def leaderboard(self) -> Leaderboard:
         """Global ratings, best first, with match counts."""
-        view = self._view
-        rows = [
-            LeaderboardRow(m, r, *view.stats[m], cost=view.costs[m]
-                           if isinstance(view.costs[m], float) else None)
-            for m, r in view.ratings.items()
-        ]
-        rows.sort(key=lambda row: (-row.rating, row.model))
-        return Leaderboard(tuple(rows))
+        return leaderboard_of(self._view)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings of ``texts`` with this engine's embedder (unit norm, cached by text)."""

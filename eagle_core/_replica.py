@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_to_dict
@@ -200,6 +201,19 @@ class Replica:
                 self.apply(event)
             self.publish()
         return [e.id for e in events]
+
+    def commit_many(self, items: list[Item], embed: Callable[..., np.ndarray], batch_size: int,
+                    progress: bool) -> None:
+        """:meth:`commit` ``items`` batch by batch (texts embedded per batch, not cached), with a
+        progress bar."""
+        bar = tqdm(total=len(items), desc="recording feedback", unit="item", disable=not progress)
+        try:
+            for start in range(0, len(items), batch_size):
+                batch = items[start : start + batch_size]
+                self.commit(batch, embed([b[1] for b in batch], remember=False))
+                bar.update(len(batch))
+        finally:
+            bar.close()
 
     def commit_control(self, kind: str, payload: dict[str, Any]) -> Event:
         """Store and apply a change to the model set, or the removal of a source (which replays

@@ -105,7 +105,7 @@ class EngineEagleRouter(Router):
         col = {name: j for j, name in enumerate(self._models)}
         q = np.zeros((len(prompts), len(self._models)))
         for i, p in enumerate(prompts):
-            for ms in self._eagle.route(p).ranking:
+            for ms in self._eagle.route(p, explore=False).ranking:
                 q[i, col[ms.model]] = ms.normalized
         return q
 
