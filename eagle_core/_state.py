@@ -35,6 +35,7 @@ class Snapshot:
     n_matches: int
     evidence: Evidence | None = None
     newcomers: frozenset[str] = frozenset()
+    n_rated: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class View:
     """Per query, the feedback-event number of each of its matches (their age, for forgetting)."""
     newcomers: frozenset[str] = frozenset()
     """Models added at run time (they get a burn-in, :mod:`eagle_core._explore`)."""
+    n_rated: int = 0
+    """Rated answers (matches against the virtual opponent) folded so far."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -98,6 +101,7 @@ class RatingState:
         """Per query, the feedback-event number (``n_events`` before it) of each match."""
         self.evidence = Evidence(config.rd_initial, config.half_life)
         self.newcomers: set[str] = set()
+        self.n_rated = 0
         self.last_key: tuple[int, str, int] = (0, "", 0)
         self.last_ts = 0
         self.n_events = 0
@@ -149,6 +153,7 @@ class RatingState:
                 if a not in ratings:
                     continue
                 self.evidence.rate(ratings, a, s, self.config.initial_rating, w, now)
+                self.n_rated += 1
                 self.n_matches += 1
                 sa = stats[a]
                 sa[0] += 1
@@ -194,13 +199,13 @@ class RatingState:
                     MappingProxyType({m: tuple(s) for m, s in self.stats.items()}),
                     MappingProxyType(self.by_query), self.n_events, self.n_matches,
                     MappingProxyType({m: self.evidence.rd2(m, self.n_events) for m in self.ratings}),
-                    MappingProxyType(self.born), frozenset(self.newcomers))
+                    MappingProxyType(self.born), frozenset(self.newcomers), self.n_rated)
 
     # -- snapshots -------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         return Snapshot(self.last_key, dict(self.ratings), dict(self.costs),
                         {m: tuple(s) for m, s in self.stats.items()}, self.n_events, self.n_matches,
-                        self.evidence.copy(), frozenset(self.newcomers))
+                        self.evidence.copy(), frozenset(self.newcomers), self.n_rated)
 
     def restore(self, snap: Snapshot) -> None:
         """Go back to ``snap`` for everything but the per-query lists (see :meth:`unapply_matches`)."""
@@ -210,3 +215,4 @@ class RatingState:
         if snap.evidence is not None:
             self.evidence = snap.evidence.copy()
         self.newcomers = set(snap.newcomers)
+        self.n_rated = snap.n_rated
