@@ -70,7 +70,7 @@ class EagleConfig:
     exploration: Exploration = "thompson"
     """``thompson``: draw each model's rating from N(combined, (explore_scale*deviation)^2);
     ``ucb``: add explore_scale*deviation."""
-    explore_scale: float = 1.0
+    explore_scale: float = 0.5
     """Multiplier of the deviation in the draws (0 = no exploration)."""
     max_explore_share: float = 0.2
     """At most this share of routes may serve another model than the ranking's choice."""
