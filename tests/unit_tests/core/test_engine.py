@@ -161,10 +161,12 @@ def test_feedback_by_decision_id(make_eagle) -> None:
     d = eagle.route("Explain recursion.")
     eagle.record_feedback(d.decision_id, thumbs="down")
     assert eagle.ratings[d.model] < 1500
+    assert all(r == 1500 for m, r in eagle.ratings.items() if m != d.model)  # not rated: unmoved
     d2 = eagle.route("Explain recursion.")
     assert d2.model != d.model  # the thumb down changed the choice
+    before = eagle.ratings
     eagle.record_feedback(d2.decision_id, better=d.model)
-    assert eagle.ratings[d.model] > eagle.ratings[d2.model]
+    assert eagle.ratings[d.model] > before[d.model] and eagle.ratings[d2.model] < before[d2.model]
     assert eagle.decision(d2.decision_id) is d2
     assert eagle.n_feedback == 2
 
