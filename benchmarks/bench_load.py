@@ -52,9 +52,10 @@ def _engine(host: str, port: int, sync: float | None, models: Any = None) -> Any
 
 
 def _instrument(eagle: Any, stats: dict[str, float]) -> None:
-    """Count time spent in sync(), in-memory re-orderings of late events (_reorder) and full
-    replays of the log (_load), without changing the engine."""
-    sync, load, reorder = eagle.sync, eagle._load, eagle._reorder
+    """Count time spent in syncs, in-memory re-orderings of late events (Replica.reorder) and full
+    replays of the log (Replica.load), without changing the engine."""
+    replica = eagle._replica  # the engine's copy of the log (opened by _engine)
+    sync, load, reorder = replica.sync, replica.load, replica.reorder
 
     def timed_sync() -> int:
         t0 = time.perf_counter()
@@ -80,7 +81,7 @@ def _instrument(eagle: Any, stats: dict[str, float]) -> None:
             stats["reorder_s"] += time.perf_counter() - t0
             stats["reorders"] += 1
 
-    eagle.sync, eagle._load, eagle._reorder = timed_sync, timed_load, timed_reorder
+    replica.sync, replica.load, replica.reorder = timed_sync, timed_load, timed_reorder
 
 
 def worker(idx: int, host: str, port: int, seconds: float, sync: float, feedback_rate: float,

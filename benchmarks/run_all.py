@@ -4,6 +4,9 @@ Steps, each in its own process (so RSS and timings do not leak between them):
 
 * ``core``: benchmarks/bench_core.py, 10k and 100k stored queries (issue 2, "Measure");
 * ``load``: benchmarks/bench_load.py, 4 processes x 60 s on one ``chroma run`` server (issue 7);
+* ``contention``: benchmarks/bench_contention.py, route latency of one engine with 4 router + 4
+  writer threads on a ``chroma run`` server (issue 15); ``--compare-tree ../main`` adds another
+  code tree side by side;
 * ``consistency`` / ``consistency-recommended``: benchmarks/bench_consistency.py, routing quality of
   the multi-process replay order against arrival-order ELO on RouterBench, with ``EagleConfig()``
   and with the evaluation's validated settings (issue 7; needs the data);
@@ -35,8 +38,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 STEPS = (
-    "core", "load", "consistency", "consistency-recommended", "eval", "tune", "select", "splits",
-    "unseen-routerbench", "unseen-arena", "replay",
+    "core", "load", "contention", "consistency", "consistency-recommended", "eval", "tune", "select",
+    "splits", "unseen-routerbench", "unseen-arena", "replay",
 )
 
 
@@ -55,11 +58,14 @@ def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str
                  *(["--routes", "100", "--fresh", "20"] if quick else [])],
         "load": [py, str(HERE / "bench_load.py"), "--out", str(out),
                  "--seconds", "15" if quick else "60", "--procs", "4"],
+        "contention": [py, str(HERE / "bench_contention.py"), "--out", str(out),
+                       "--trees", str(REPO), *([args.compare_tree] if args.compare_tree else []),
+                       *(["--seconds", "10", "--quiet-seconds", "5"] if quick else [])],
     }
     if data is None:
         why = ("skipped: no data (set EAGLE_DATA_DIR to the folder holding routerbench/, or place it at "
                "../shared/data; see docs/DATA.md)")
-        for step in STEPS[2:]:
+        for step in STEPS[3:]:
             cmds[step] = why
         return cmds
     consistency = [py, str(HERE / "bench_consistency.py"), "--out", str(out), "--data", str(data),
@@ -92,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=STEPS, default=list(STEPS))
     parser.add_argument("--quick", action="store_true", help="a smoke run with smaller sizes")
     parser.add_argument("--out", default=str(REPO / "bench-out"))
+    parser.add_argument("--compare-tree", help="another code tree for the contention step (e.g. ../main)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

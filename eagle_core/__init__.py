@@ -26,6 +26,7 @@ from eagle_core._leaderboard import Leaderboard, LeaderboardRow
 from eagle_core.uniroute import ColdStartEstimator, UniRouteKMeans, UniRouteKNN
 
 __version__ = "0.1.0"
+"""The one version string of the distribution (pyproject.toml reads it)."""
 
 __all__ = [
     "ColdStartEstimator",

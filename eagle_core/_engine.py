@@ -30,9 +30,7 @@ from eagle_core._decision import RouteDecision
 from eagle_core._embeddings import Embedder, EmbeddingCache, resolve_embedder
 from eagle_core._errors import (
     ConfigError,
-    EagleError,
     EngineClosedError,
-    InvalidFeedbackError,
     UnknownDecisionError,
 )
 from eagle_core._explore import Exploration
@@ -46,13 +44,15 @@ from eagle_core._inputs import (
     check_target,
     decision_pairs,
     model_exists,
+    one_feedback,
+    parse_items,
 )
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
 from eagle_core._pacing import BudgetPacer
 from eagle_core._priors import Priors
 from eagle_core._replica import Replica
 from eagle_core._serving import serve
-from eagle_core._state import RatingState, View
+from eagle_core._state import View
 from eagle_core._store import FeedbackStore, RawPair
 
 __all__ = ["Eagle"]
@@ -129,10 +129,6 @@ class Eagle:
         return self._opened().view
 
     @property
-    def _state(self) -> RatingState:
-        return self._opened().state
-
-    @property
     def models(self) -> tuple[str, ...]:
         """Current model names, in the order they were added."""
         return self._view.models
@@ -188,13 +184,14 @@ class Eagle:
             circuit = Circuit(self._cfg.store_timeout, self._cfg.store_retry_interval, name)
             store = FeedbackStore(GuardedClient(make_client(self.path, self.client), circuit), name)
             store.open(embedder.name, cache.dim)
-            circuit.set_probe(store.count_queries)
             priors = Priors(cache.embed_many)
             replica = Replica(store, self._cfg, lock=self._lock, writer=self._writer,
                               caller_costs=self._initial_costs, on_apply=priors.on_event,
                               on_sync=priors.drain)
             replica.load()
             priors.drain()  # labelled sets in the log: routable as soon as open() returns
+            # a write that timed out may land once the store answers again: fold it in then
+            circuit.set_probe(store.count_queries, on_recover=replica.sync_now)
             self._cache, self._store, self._circuit = cache, store, circuit
             self._priors, self._replica = priors, replica
             self._open = True
@@ -236,10 +233,9 @@ class Eagle:
         pool = check_candidates(candidates, view.models)
         if force is not None:
             fb.check_model(force, view.models, "force")
-        if not self.degraded:
-            view_replica = self._replica
-            if view_replica is not None:
-                view_replica.maybe_sync()  # in a background thread: this route does not wait
+        replica = self._replica
+        if replica is not None and not self.degraded:
+            replica.maybe_sync()  # in a background thread: this route does not wait for it
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
         neighbours, degraded = self._neighbours(embedding, view)
         costs = {m: estimate_cost(view.costs[m], query) for m in view.ratings}
@@ -320,13 +316,8 @@ class Eagle:
         ``thumbs`` (True/False or "up"/"down") or ``score`` in [0, 1] on the chosen model;
         ``better="x"`` (x's answer beat the chosen one), ``worse="x"`` (the chosen beat x),
         ``tie="x"``; or ``scores`` for several models."""
-        given = {k: v for k, v in dict(thumbs=thumbs, score=score, better=better, worse=worse,
-                                       tie=tie, scores=scores).items() if v is not None}
-        if len(given) != 1:
-            raise InvalidFeedbackError(
-                "record_feedback takes exactly one of thumbs, score, better, worse, tie, scores; "
-                f"got {sorted(given) or 'none'}"
-            )
+        given = one_feedback(thumbs=thumbs, score=score, better=better, worse=worse, tie=tie,
+                             scores=scores)
         decision = self.decision(decision_id)
         models, chosen = self.models, decision.model
         kind, pairs = decision_pairs(given, chosen, models)
@@ -336,16 +327,7 @@ class Eagle:
                     progress: bool = True) -> int:
         """Bulk import: every item is validated first (nothing is written if one is bad), then
         texts are embedded and stored batch by batch. Returns the number of events written."""
-        self.open()
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        models = self.models
-        parsed = []
-        for i, item in enumerate(items):
-            try:
-                parsed.append(fb.parse_item(item, models))
-            except EagleError as exc:
-                raise type(exc)(f"record_many item {i}: {exc}") from None
+        parsed = parse_items(items, self.models, batch_size)
         self._circuit.check()  # type: ignore[union-attr]
         bar = tqdm(total=len(parsed), desc="recording feedback", unit="item", disable=not progress)
         try:

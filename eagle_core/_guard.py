@@ -13,6 +13,7 @@ them into typed errors) and leave the circuit as it is.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -35,16 +36,17 @@ _CLIENT_COLLECTION_CALLS = frozenset({"get_or_create_collection", "get_collectio
 
 
 class _Call:
-    """One request running in a daemon thread (it may outlive a caller that stopped waiting)."""
+    """One request run by a pool worker (it may outlive a caller that stopped waiting)."""
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.done = threading.Event()
         self.result: Any = None
         self.error: BaseException | None = None
-        threading.Thread(target=self._run, args=(fn, args, kwargs), daemon=True,
-                         name="eagle-store-call").start()
+        self._job = (fn, args, kwargs)
+        _WORKERS.submit(self)
 
-    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def run(self) -> None:
+        fn, args, kwargs = self._job
         try:
             self.result = fn(*args, **kwargs)
         except BaseException as exc:  # handed to the waiting caller
@@ -56,6 +58,34 @@ class _Call:
         if self.error is not None:
             raise self.error
         return self.result
+
+
+class _Workers:
+    """Daemon threads that run requests; a new one starts whenever none is idle, so a request stuck
+    on a hung store never delays another (starting a thread per request costs ~0.2 ms)."""
+
+    def __init__(self) -> None:
+        self._tasks: queue.SimpleQueue[_Call] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+
+    def submit(self, call: _Call) -> None:
+        with self._lock:
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1
+        if start:
+            threading.Thread(target=self._work, daemon=True, name="eagle-store-call").start()
+        self._tasks.put(call)
+
+    def _work(self) -> None:
+        while True:
+            self._tasks.get().run()
+            with self._lock:
+                self._idle += 1
+
+
+_WORKERS = _Workers()
 
 
 class Circuit:
@@ -74,6 +104,7 @@ class Circuit:
         self._lock = threading.Lock()
         self._opened_at: float | None = None
         self._probe: Callable[[], Any] | None = None
+        self._on_recover: Callable[[], Any] | None = None
         self._closed_for_good = False
 
     @property
@@ -81,9 +112,10 @@ class Circuit:
         """True while the store is considered down (the engine is degraded)."""
         return self._opened_at is not None
 
-    def set_probe(self, probe: Callable[[], Any]) -> None:
-        """The cheap request the background probe sends while the circuit is open."""
-        self._probe = probe
+    def set_probe(self, probe: Callable[[], Any], on_recover: Callable[[], Any] | None = None) -> None:
+        """The cheap request the background probe sends while the circuit is open, and what to run
+        once the store answers again (e.g. a sync: a write that timed out may have landed)."""
+        self._probe, self._on_recover = probe, on_recover
 
     def shut(self) -> None:
         """The engine was closed: stop probing."""
@@ -150,6 +182,11 @@ class Circuit:
             self._opened_at = None
         if not self._closed_for_good:
             logger.warning("Chroma store %r answers again: degraded mode ended", self.what)
+            if self._on_recover is not None:
+                try:
+                    self._on_recover()
+                except Exception as exc:  # the next sync retries
+                    logger.warning("could not re-read the store after it recovered (%s)", exc)
 
 
 class _GuardedCollection:

@@ -12,7 +12,7 @@ from typing import Any
 from eagle_core import _feedback as fb
 from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_to_dict, parse_cost
-from eagle_core._errors import ConfigError, InvalidFeedbackError
+from eagle_core._errors import ConfigError, EagleError, InvalidFeedbackError
 from eagle_core._store import RawPair
 
 __all__ = [
@@ -22,6 +22,8 @@ __all__ = [
     "check_store_args",
     "decision_pairs",
     "model_exists",
+    "one_feedback",
+    "parse_items",
 ]
 
 logger = logging.getLogger(__name__)
@@ -121,6 +123,31 @@ def check_labelled(labelled: Any) -> tuple[list[str], list[float]]:
         texts.append(fb.check_query(item[0]))
         scores.append(fb.unit_score(f"labelled score of {item[0]!r}", item[1]))
     return texts, scores
+
+
+def one_feedback(**given: Any) -> dict[str, Any]:
+    """The one feedback argument given to ``record_feedback`` (exactly one must not be None)."""
+    given = {k: v for k, v in given.items() if v is not None}
+    if len(given) != 1:
+        raise InvalidFeedbackError(
+            "record_feedback takes exactly one of thumbs, score, better, worse, tie, scores; "
+            f"got {sorted(given) or 'none'}"
+        )
+    return given
+
+
+def parse_items(items: Any, models: Sequence[str], batch_size: Any
+                ) -> list[tuple[str, str, tuple[RawPair, ...]]]:
+    """Every ``record_many`` item -> (kind, query, matches), all validated before any is stored."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    parsed = []
+    for i, item in enumerate(items):
+        try:
+            parsed.append(fb.parse_item(item, models))
+        except EagleError as exc:
+            raise type(exc)(f"record_many item {i}: {exc}") from None
+    return parsed
 
 
 def decision_pairs(given: dict[str, Any], chosen: str, models: Sequence[str]

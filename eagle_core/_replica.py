@@ -3,8 +3,10 @@ timeline of what was seen, plus stamping and committing new events.
 
 Every event goes through :meth:`Replica.commit` (durably to the store first, then folded in) or
 arrives from another process through :meth:`Replica.sync`; either way the state equals the log
-replayed in ``(ts, writer, seq)`` order. Writers take the lock; readers only read :attr:`view`,
-which is replaced whole after each applied event or batch, so they never wait on a writer.
+replayed in ``(ts, writer, seq)`` order. Writers take the lock (a writer stuck on a hung store holds it
+at most ``store_timeout``: its request then fails and the circuit refuses the next ones at once);
+readers only read :attr:`view`, replaced whole after each applied event or batch, so they never
+wait on a writer.
 """
 
 from __future__ import annotations
@@ -13,15 +15,14 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_to_dict
-from eagle_core._errors import ConfigError, StoreMismatchError, StoreUnavailableError
+from eagle_core._errors import ConfigError, StoreMismatchError
 from eagle_core._state import RatingState, View
 from eagle_core._store import Event, FeedbackStore, RawPair, query_key
 from eagle_core._timeline import SYNC_WINDOW_NS, Timeline
@@ -64,20 +65,6 @@ class Replica:
 
     def publish(self) -> None:
         self.view = self.state.view()
-
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the lock, waiting at most ``store_timeout`` (a writer stuck on the store holds it)."""
-        timeout = self.config.store_timeout
-        if not self.lock.acquire(timeout=-1 if timeout is None else timeout):
-            raise StoreUnavailableError(
-                f"not recorded: another write to the Chroma store {self.store.name!r} has not "
-                f"finished within {timeout:g} s (EagleConfig.store_timeout); retry later"
-            )
-        try:
-            yield
-        finally:
-            self.lock.release()
 
     def reset(self) -> None:
         self.state = RatingState(self.config)
@@ -155,7 +142,7 @@ class Replica:
     def sync(self) -> int:
         """Fold in events written by other processes; returns how many were new (see Eagle.sync)."""
         started = time.time_ns()
-        with self.locked():
+        with self.lock:
             timeline = self.timeline
             new = self.store.load_new(timeline.sync_from, timeline.seen)
             self.last_sync = time.monotonic()
@@ -170,6 +157,11 @@ class Replica:
             self.timeline.sync_from = max(0, min(started, self.state.last_ts) - SYNC_WINDOW_NS)
         return len(new)
 
+    def sync_now(self) -> None:
+        """A sync plus its follow-up, in the calling thread."""
+        self.sync()
+        self.on_sync()
+
     def maybe_sync(self) -> None:
         """When a sync is due (``sync_interval``), start one in a background thread."""
         interval = self.config.sync_interval
@@ -180,8 +172,7 @@ class Replica:
 
     def _background_sync(self) -> None:
         try:
-            self.sync()
-            self.on_sync()
+            self.sync_now()
         except Exception as exc:
             logger.warning("could not read new feedback from the store (%s)", exc)
             self.last_sync = time.monotonic()
@@ -192,7 +183,7 @@ class Replica:
     def commit(self, items: list[Item], embeddings: np.ndarray) -> list[str]:
         """Stamp, store (durably, log first) and then apply a batch of events, under the lock so the
         log order is the order in which they were applied."""
-        with self.locked():
+        with self.lock:
             events, new_queries, seen = [], [], set()
             for (kind, query, pairs, decision_id), vec in zip(items, embeddings, strict=True):
                 key = query_key(query)
@@ -208,7 +199,7 @@ class Replica:
 
     def commit_control(self, kind: str, payload: dict[str, Any]) -> Event:
         """Store and apply a change to the model set."""
-        with self.locked():
+        with self.lock:
             event = self.stamp(kind, "", (), payload, "")
             self.store.append([event], self.store.unit_vector()[None, :], [""])
             self.apply(event)

@@ -74,6 +74,8 @@ class EngineEagleRouter(Router):
         m = scores.shape[1]
         self._models = [f"m{j}" for j in range(m)]
         self._embedder = lookup_embedder(prompts, X)
+        if getattr(self, "_eagle", None) is not None:
+            self._eagle.close()  # a refit starts afresh; drop the old in-memory store
         self._eagle = Eagle(
             models={name: 0.0 for name in self._models},
             collection=f"bench-{uuid.uuid4().hex[:12]}",
@@ -91,6 +93,12 @@ class EngineEagleRouter(Router):
         ]
         self._eagle.record_many(items, progress=False)
         return self
+
+    @property
+    def global_ratings(self) -> np.ndarray:
+        """The engine's global ratings in column order (as :attr:`NumpyEagleRouter.global_ratings`)."""
+        ratings = self._eagle.ratings
+        return np.array([ratings[m] for m in self._models])
 
     def predict(self, X: np.ndarray, prompts: list[str]) -> np.ndarray:
         self._embedder.add(prompts, X)

@@ -60,7 +60,7 @@ def _assert_same_as_full_replay(eagle: Eagle, client, table) -> None:
     assert eagle.models == fresh.models
     assert (eagle.n_feedback, eagle.n_comparisons, eagle.n_queries) == (
         fresh.n_feedback, fresh.n_comparisons, fresh.n_queries)
-    assert eagle._state.by_query == fresh._state.by_query
+    assert eagle._replica.state.by_query == fresh._replica.state.by_query
     assert eagle.leaderboard() == fresh.leaderboard()
     for q in PROBES + QUERIES[:3]:
         assert eagle.route(q).ranking == fresh.route(q).ranking

@@ -93,3 +93,38 @@ def test_two_workers_adding_the_same_model_keep_its_ratings(tmp_path, embedder) 
     fresh = Eagle(None, client=client, collection="race", embedder=embedder)
     assert fresh.ratings == first.ratings and fresh.models == ("big", "small", "mid")
     assert fresh.leaderboard() == first.leaderboard()
+
+
+def test_routes_and_reads_never_wait_on_a_writer(make_eagle) -> None:
+    """A writer holding the engine's lock (as one stuck on a hung store does) blocks no reader."""
+    import threading
+
+    eagle = make_eagle(MODELS)
+    eagle.record_comparison(CODE[0], winner="big", loser="small")
+    eagle.route(CODE[1])  # warm: the reader below only waits if it takes the writers' lock
+    held, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with eagle._lock:  # no public way to hold the writers' lock; it is what a hung write holds
+            held.set()
+            release.wait(30)
+
+    results: dict[str, object] = {}
+
+    def reader() -> None:
+        results["route"] = eagle.route(CODE[1])
+        results["reads"] = (eagle.models, eagle.ratings, eagle.costs, eagle.n_feedback,
+                            eagle.leaderboard())
+
+    w = threading.Thread(target=writer)
+    w.start()
+    assert held.wait(10)
+    try:
+        r = threading.Thread(target=reader)
+        r.start()
+        r.join(10)
+        assert not r.is_alive(), "a route or a read waited on the writers' lock"
+    finally:
+        release.set()
+        w.join()
+    assert results["route"].model in MODELS  # type: ignore[attr-defined]
