@@ -8,9 +8,10 @@ cost-aware: a willingness to pay λ (USD per unit of grade) at which cheaper mod
 right, so every answer's utility is ``grade·λ − cost``.
 
 The run is replayed by the online replay harness (``eagle_core.replay``, as ``eagle replay`` does),
-so the chain is scored against the per-prompt oracle, the best single model in hindsight and a greedy
-Eagle that never explores, on the same stream. The plot shows their running utility; the summary says
-how many answers were explored and what the same quality would have cost with a single model.
+so the chain is scored against the per-prompt oracle, the best single model in hindsight and the
+same Eagle serving only its top-ranked model (no exploration), on the same stream. The plot shows
+their running utility; the summary says how many answers were explored and what the same quality
+would have cost with a single model.
 
     python examples/demo.py [--steps N] [--warm N] [--wtp USD] [--seed S] [--plot out/demo.png]
 
@@ -36,7 +37,7 @@ from eagle_core import Eagle, EagleConfig
 from eagle_core.datasets import DatasetError, RoutingDataset, data_dir, load_dataset
 from eagle_core.evaluation import CachedEmbedder
 from eagle_core.replay import (
-    EagleGreedyRouter,
+    EagleOnlineRouter,
     Scenario,
     auto_wtp,
     build_stream,
@@ -163,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     prep = prepare(build_stream(ds, X, seed=args.seed, length=args.steps),
                    Scenario("demo", warm=args.warm), wtp=wtp)
     ref = references(prep)
-    routers = {"eagle": make_eagle_router(ds, embedder), "greedy": EagleGreedyRouter()}
+    # the same engine maths serving only its top-ranked model, in memory (the replay's eagle_greedy)
+    routers = {"eagle": make_eagle_router(ds, embedder), "greedy": EagleOnlineRouter(explore=False)}
     traces = {}
     for key, router in routers.items():
         with tqdm(total=len(prep.stream), desc=f"serving with {router.name}", unit="prompt") as bar:
@@ -184,7 +186,7 @@ def summary(prep, ref, traces: dict, wtp: float) -> str:
     names = [m.split("/")[-1] for m in s.models]
     eagle = traces["eagle"]
     rows = [("Eagle (LangChain chain, served-answer feedback)", eagle),
-            ("greedy Eagle (never explores)", traces["greedy"])]
+            ("greedy Eagle (same engine, never explores)", traces["greedy"])]
     out = ["", f"{'':48} {'utility/1k':>10} {'grade':>6} {'USD/1k':>8}"]
     for label, tr in rows:
         out.append(f"{label:48} {_utility(tr, wtp).mean() * 1000:10.3f} {tr.grade.mean():6.3f} "

@@ -26,7 +26,6 @@ class _Base:
         self._wtp = wtp
         self._pacer = DualPacer(target_cost) if target_cost is not None else None
         self._rng = np.random.default_rng(seed)
-        self.n_explored = 0
 
     learns_utility = False
     """True: the learner is fed ``grade - cost/wtp`` (when a wtp is set), so its estimates already
@@ -88,6 +87,7 @@ class ThompsonRouter(_Base):
     def start(self, models, costs, *, wtp, target_cost, seed) -> None:
         super().start(models, costs, wtp=wtp, target_cost=target_cost, seed=seed)
         self._ab = np.ones((len(models), 2))
+        self.n_explored = 0  # served a model other than the posterior-mean favourite
 
     def add_model(self, name: str, cost: float) -> None:
         super().add_model(name, cost)

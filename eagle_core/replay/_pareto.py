@@ -53,8 +53,7 @@ class ParetoBanditRouter:
             config=config, cost_penalty=0.0,
             budget_pacer=BudgetPacer(target_cost) if target_cost is not None else None,
         )  # fmt: skip
-        self._logs: dict[bytes, str] = {}
-        self.n_explored = 0
+        self._logs: dict[bytes, list[str]] = {}
 
     @staticmethod
     def _prices(cost: float) -> dict[str, float]:
@@ -81,7 +80,8 @@ class ParetoBanditRouter:
 
     def learn(self, x, text, model: int, grade: float, cost: float) -> None:
         rid = self._pop(x)
-        reward = grade if self._wtp is None else grade - cost / self._wtp
+        # clipped here exactly as process_feedback would clamp it, minus one warning per call
+        reward = float(np.clip(grade if self._wtp is None else grade - cost / self._wtp, -1.0, 1.0))
         if rid is None:  # feedback for a step it did not route (duel opponent, warm start)
             self._router.update(self._names[model], self._features(x), reward, advance_time=False)
             return
@@ -92,13 +92,14 @@ class ParetoBanditRouter:
     def learn_duel(self, x, text, model: int, other: int, outcome: float) -> None:
         self.learn(x, text, model, outcome, self._price(model))
         r = 1.0 - outcome if self._wtp is None else 1.0 - outcome - self._price(other) / self._wtp
+        r = float(np.clip(r, -1.0, 1.0))
         self._router.update(self._names[other], self._features(x), r, advance_time=False)
 
     def learn_full(self, x, text, grades: np.ndarray) -> None:
         self._pop(x)
         for k, g in enumerate(grades):
             if g == g:
-                r = g if self._wtp is None else g - self._price(k) / self._wtp
+                r = float(np.clip(g if self._wtp is None else g - self._price(k) / self._wtp, -1.0, 1.0))
                 self._router.update(self._names[k], self._features(x), float(r), advance_time=False)
 
     def add_model(self, name: str, cost: float) -> None:

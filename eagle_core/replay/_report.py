@@ -16,12 +16,13 @@ def _pm(stat: dict | None, scale: float = 1.0, digits: int = 3) -> str:
     return f"{stat['mean'] * scale:.{digits}f} ± {stat['se'] * scale:.{digits}f}"
 
 
-def _scenario_table(name: str, sc: dict, budget: bool) -> list[str]:
+def _scenario_table(name: str, sc: dict, budget: bool, models: list[str]) -> list[str]:
     ref = sc["references"]
     unit = "mean grade" if budget else "utility ×1000"
     scale = 1.0 if budget else 1000.0
+    regret = "regret vs oracle" + ("" if budget else " (USD)")
     lines = [f"#### {name} ({sc['steps']} steps)", "",
-             f"| router | {unit} | regret vs oracle | headroom captured | grade | cost ×1000 | "
+             f"| router | {unit} | {regret} | headroom captured | grade | cost ×1000 | "
              f"{'overshoot | ' if budget else ''}explored | step ms p50 |",
              "|---|---|---|---|---|---|" + ("---|" if budget else "") + "---|---|"]  # fmt: skip
     for rname, st in sc["routers"].items():
@@ -36,7 +37,19 @@ def _scenario_table(name: str, sc: dict, budget: bool) -> list[str]:
                      f"{_pm(ref.get(f'{key}_grade'))} | {_pm(ref.get(f'{key}_cost'), 1000.0)} |"
                      + (" |" if budget else "") + " | |")  # fmt: skip
     extra = _events_table(sc)
-    return lines + ([""] + extra if extra else []) + [""]
+    return lines + ([""] + extra if extra else []) + [""] + _thirds_table(sc, models) + [""]
+
+
+def _thirds_table(sc: dict, models: list[str]) -> list[str]:
+    """Traffic share (%) of the scenario's focus model in each third of the stream."""
+    focus = sc["references"]["focus_model"]
+    j = models.index(focus)
+    rows = [f"| {r} | " + " | ".join(f"{100 * t[j]:.1f}" for t in st["share_thirds"]) + " |"
+            for r, st in sc["routers"].items()]  # fmt: skip
+    oracle = sc["references"]["oracle_share_thirds"]
+    rows.append("| *oracle* | " + " | ".join(f"{100 * t[j]:.1f}" for t in oracle) + " |")
+    return [f"Traffic share % of {focus} per third of the stream:", "",
+            "| router | 1st third | 2nd third | 3rd third |", "|---|---|---|---|", *rows]
 
 
 def _events_table(sc: dict) -> list[str]:
@@ -75,7 +88,8 @@ def to_markdown(results: dict) -> str:
         out += [f"### {ds}", "", f"{len(entry['models'])} models, {entry['stream_length']} steps per "
                 f"stream, willingness to pay {entry['wtp']:.4g} USD per unit of grade.", ""]  # fmt: skip
         for name, sc in entry["scenarios"].items():
-            out += _scenario_table(name, sc, sc["references"].get("target_cost") is not None)
+            budget = sc["references"].get("target_cost") is not None
+            out += _scenario_table(name, sc, budget, entry["models"])
     return "\n".join(out)
 
 
