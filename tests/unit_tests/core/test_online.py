@@ -54,7 +54,7 @@ def test_deviation_shrinks_with_evidence_and_grows_back_when_stale() -> None:
 
 
 def test_exploration_fades_as_evidence_accumulates() -> None:
-    router = EagleOnlineRouter(EagleConfig(max_explore_share=1.0))  # no cap: the draws alone
+    router = EagleOnlineRouter(EagleConfig(max_explore_share=1.0, explore_scale=1.0))  # no cap
     explored_at = []
 
     def track(t, r) -> None:
@@ -72,7 +72,7 @@ def test_explore_false_serves_the_ranking_choice_every_time() -> None:
     b = _run(EagleOnlineRouter(explore=False), _stream(300), lambda t: (0.2, 0.5, 0.9), seed=1)
     assert greedy.n_explored == 0
     np.testing.assert_array_equal(a, b)
-    explorer = EagleOnlineRouter()
+    explorer = EagleOnlineRouter(EagleConfig(explore_scale=1.0))
     _run(explorer, _stream(300), lambda t: (0.2, 0.5, 0.9), seed=1)
     assert explorer.n_explored > 0
 
