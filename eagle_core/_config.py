@@ -11,7 +11,7 @@ from eagle_core._numbers import is_finite_number, is_number
 
 __all__ = ["EagleConfig"]
 
-Normalization = Literal["winprob", "minmax", "max"]
+Normalization = Literal["auto", "winprob", "minmax", "max", "expected"]
 LocalOrder = Literal["farthest_first", "nearest_first"]
 Exploration = Literal["thompson", "ucb"]
 
@@ -21,7 +21,8 @@ class EagleConfig:
     """Hyper-parameters of the Eagle router.
 
     ``EagleConfig.paper()`` is the literal reading of arXiv 2409.15518 (P=0.5, N=20, K=32 everywhere).
-    The defaults (P=0.6, N=80, local K=2, global K=0.5, draws dropped, min-max normalisation) were
+    The defaults (P=0.6, N=80, local K=2, global K=0.5, draws dropped, min-max normalisation for
+    pairwise feedback) were
     chosen on validation splits carved from the training data of three datasets, never on test, within
     the route-latency budget; docs/METHOD.md says why.
     """
@@ -41,9 +42,12 @@ class EagleConfig:
     draw_score: float | None = None
     """Score S of a draw (equal scores, ``tie=True``); ``None`` drops draws (the default: with 0/1
     grades most pairs are draws and scoring them 0.5 only pulls every rating together)."""
-    normalization: Normalization = "minmax"
+    normalization: Normalization = "auto"
     """How combined ratings become q in [0, 1] for the cost rule: ``minmax`` = (s-min)/(max-min);
-    ``winprob`` = mean expected win probability against the other models; ``max`` = s/max."""
+    ``winprob`` = mean expected win probability against the other models; ``max`` = s/max;
+    ``expected`` = expected score against the virtual opponent of rated answers (the predicted
+    grade); ``auto`` (default) = ``expected`` once the log holds rated answers (thumbs/scores on
+    one model anchor ratings to grades), else ``minmax`` (pairwise-only logs: offline Eagle)."""
     local_order: LocalOrder = "farthest_first"
     """Replay order of the neighbours: farthest first lets the most similar query act last (ELO weighs
     recent matches most)."""
@@ -60,7 +64,8 @@ class EagleConfig:
     ``source=None`` (the operator's own) is never limited. ``False`` counts every source in full."""
     source_budget: float = 20.0
     """Units (one unit = the most a comparison or a thumb moves one model) a source may spend on
-    the global ratings; it then moves any global rating by at most ``global_k * source_budget``."""
+    the global ratings; its pairwise matches then move any global rating by at most
+    ``global_k * source_budget`` (its rated answers by at most that many Glicko steps)."""
     source_local_budget: float = 10.0
     """Units one source's matches carry, in total, in one route's local replay (a score set over
     11 models is 10 units, so one honest labelled query still counts in full)."""
@@ -80,7 +85,7 @@ class EagleConfig:
     exploration: Exploration = "thompson"
     """``thompson``: draw each model's rating from N(combined, (explore_scale*deviation)^2);
     ``ucb``: add explore_scale*deviation."""
-    explore_scale: float = 1.0
+    explore_scale: float = 0.5
     """Multiplier of the deviation in the draws (0 = no exploration)."""
     max_explore_share: float = 0.2
     """At most this share of routes may serve another model than the ranking's choice."""
@@ -110,9 +115,10 @@ class EagleConfig:
         _check_finite("initial_rating", self.initial_rating)
         if self.draw_score is not None:
             _check_range("draw_score", self.draw_score, 0.0, 1.0)
-        if self.normalization not in ("winprob", "minmax", "max"):
+        if self.normalization not in ("auto", "winprob", "minmax", "max", "expected"):
             raise ConfigError(
-                f"normalization must be 'winprob', 'minmax' or 'max', got {self.normalization!r}"
+                "normalization must be 'auto', 'winprob', 'minmax', 'max' or 'expected', got "
+                f"{self.normalization!r}"
             )
         if self.local_order not in ("farthest_first", "nearest_first"):
             raise ConfigError(

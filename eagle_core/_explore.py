@@ -11,7 +11,7 @@ differ from the ranking's choice, and the draws see only the candidates the budg
 
 Newcomers (models added at run time) get a burn-in: up to ``burn_in`` forced tries until they have
 that many rated answers. With a UniRoute prior (a labelled set) a try is only forced where the
-prior leaves the newcomer a chance to win (its rating plus two deviations reaches the leader's).
+prior leaves the newcomer a chance to win (its prior rating is within ``rd_local`` of the leader's).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def _burn_in(greedy: str, combined: Mapping[str, float], deviation: Mapping[str,
             continue
         if rated >= config.burn_in or state.forced.get(model, 0) >= config.burn_in:
             continue
-        if has_prior(model) and combined[model] + 2 * deviation[model] < combined[greedy]:
+        if has_prior(model) and combined[model] + config.rd_local < combined[greedy]:
             continue
         return model
     return None

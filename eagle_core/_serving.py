@@ -78,6 +78,9 @@ def serve(query: str, embedding: np.ndarray | None, view: View,
     ratings = dict(view.ratings)
     evidence = view.evidence()
     combined = combine(ratings, local, config, coldstart, embedding, evidence)
+    normalization = config.normalization
+    if normalization == "auto":  # grades anchor ratings to par: q is then the predicted grade
+        normalization = "expected" if view.n_rated else "minmax"
     guard = contextlib.nullcontext() if lock is None else lock
     with guard:
         if pacer is not None and force is None:
@@ -86,17 +89,17 @@ def serve(query: str, embedding: np.ndarray | None, view: View,
             wtp = pacer.willingness_to_pay(wtp, [costs[m] for m in pool])
             pool = _affordable(pool, costs, pacer.allowance())
         decision = decide(query, ratings, local, combined, costs, pool,
-                          normalization=config.normalization, force=force, wtp=wtp,
+                          normalization=normalization, force=force, wtp=wtp,
                           cost_weight=cost_weight, budget=budget,
-                          n_neighbors=len(keys), degraded=degraded)
+                          n_neighbors=len(keys), degraded=degraded, par=config.initial_rating)
         if exploration is not None and force is None:
             p = config.p
             deviation = {m: p * math.sqrt(rd2[m]) + (1 - p) * math.sqrt(dev[m]) for m in pool}
             choice, explored = explore(
                 decision.model, combined, deviation, pool, config, exploration,
                 decide=lambda drawn: decide(
-                    query, drawn, drawn, drawn, costs, pool, normalization=config.normalization,
-                    wtp=wtp, cost_weight=cost_weight, budget=budget).model,
+                    query, drawn, drawn, drawn, costs, pool, normalization=normalization,
+                    wtp=wtp, cost_weight=cost_weight, budget=budget, par=config.initial_rating).model,
                 newcomers={m: evidence.get(m, 0) for m in view.newcomers if m in view.ratings},
                 has_prior=lambda m: coldstart is not None and m in coldstart.models,
             )

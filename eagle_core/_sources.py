@@ -8,9 +8,11 @@ Feedback with a source is a stranger's, and the defence (``EagleConfig.source_de
   M - 1). So "worst beats best" 1,000 times and 100 score sets "worst 1, everyone else 0" cost the
   attacker the same budget per unit of push.
 * **Global budget.** A source's events count in the global ratings until it has spent
-  ``source_budget`` units; later ones are scaled down to what is left, then to zero. One source thus
-  moves any global rating by at most ``global_k * source_budget`` ELO points, whatever it sends and
-  however it varies the text. The budget is spent in log order, so every replay agrees.
+  ``source_budget`` units; later ones are scaled down to what is left, then to zero. One source's
+  pairwise matches thus move any global rating by at most ``global_k * source_budget`` ELO points,
+  whatever it sends and however it varies the text; its rated answers (against par) by the Glicko
+  step, at most RD^2/SCALE per unit (:mod:`eagle_core._glicko`). The budget is spent in log order,
+  so every replay agrees.
 * **Local budget.** In one route's local replay, each source's matches together carry at most
   ``source_local_budget`` units (its matches are scaled by ``budget / its units there``), and one
   source fills at most ``source_neighbor_share`` of the N neighbour slots (when it holds more of the

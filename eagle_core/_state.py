@@ -40,6 +40,7 @@ class Snapshot:
     evidence: Evidence | None = None
     newcomers: frozenset[str] = frozenset()
     clock: int = 0
+    n_rated: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class View:
     """Models added at run time (they get a burn-in, :mod:`eagle_core._explore`)."""
     clock: int = 0
     """Feedback events that count (``n_events`` less ignored ones): the time forgetting runs on."""
+    n_rated: int = 0
+    """Rated answers (matches against the virtual opponent) folded so far."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -108,6 +111,7 @@ class RatingState:
         """Per query, the :attr:`clock` before the event that added each match."""
         self.evidence = Evidence(config.rd_initial, config.half_life)
         self.newcomers: set[str] = set()
+        self.n_rated = 0
         self.last_key: tuple[int, str, int] = (0, "", 0)
         self.last_ts = 0
         self.n_events = 0
@@ -171,6 +175,7 @@ class RatingState:
                 if a not in ratings:
                     continue
                 self.evidence.rate(ratings, a, s, self.config.initial_rating, w, now)
+                self.n_rated += 1
                 self.n_matches += 1
                 sa = stats[a]
                 sa[0] += 1
@@ -218,14 +223,14 @@ class RatingState:
                     MappingProxyType({m: tuple(s) for m, s in self.stats.items()}),
                     MappingProxyType(self.by_query), self.n_events, self.n_matches, self.sources.view(),
                     MappingProxyType({m: self.evidence.rd2(m, self.clock) for m in self.ratings}),
-                    MappingProxyType(self.born), frozenset(self.newcomers), self.clock)
+                    MappingProxyType(self.born), frozenset(self.newcomers), self.clock, self.n_rated)
 
     # -- snapshots -------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         return Snapshot(self.last_key, dict(self.ratings), dict(self.costs),
                         {m: tuple(s) for m, s in self.stats.items()}, self.n_events, self.n_matches,
                         self.sources.snapshot(), self.evidence.copy(), frozenset(self.newcomers),
-                        self.clock)
+                        self.clock, self.n_rated)
 
     def restore(self, snap: Snapshot) -> None:
         """Go back to ``snap`` for everything but the per-query lists (see :meth:`unapply_matches`)."""
@@ -236,4 +241,4 @@ class RatingState:
         if snap.evidence is not None:
             self.evidence = snap.evidence.copy()
         self.newcomers = set(snap.newcomers)
-        self.clock = snap.clock
+        self.clock, self.n_rated = snap.clock, snap.n_rated

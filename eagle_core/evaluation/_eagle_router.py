@@ -112,7 +112,10 @@ class EngineEagleRouter(Router):
 
 def _numpy_params(config: Any) -> EagleParams:
     fields = EagleParams.__dataclass_fields__
-    return EagleParams(**{f: getattr(config, f) for f in fields if hasattr(config, f)})
+    params = {f: getattr(config, f) for f in fields if hasattr(config, f)}
+    if params.get("normalization") == "auto":  # full-information logs hold no rated answers
+        params["normalization"] = "minmax"
+    return EagleParams(**params)
 
 
 def _validated_defaults() -> dict[str, Any]:

@@ -79,7 +79,8 @@ class EagleGreedyRouter:
             for i in nb.tolist():
                 _elo(local, self._matches[i], cfg.k)
         combined = cfg.p * np.array(self._global) + (1 - cfg.p) * np.array(local)
-        return normalise(combined[None, :], cfg.normalization)[0]
+        method = "minmax" if cfg.normalization == "auto" else cfg.normalization  # no rated answers
+        return normalise(combined[None, :], method)[0]
 
     def choose(self, x: np.ndarray, text: str) -> int:
         wtp = self._pacer.wtp(self._wtp) if self._pacer else self._wtp

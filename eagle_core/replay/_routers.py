@@ -45,7 +45,7 @@ RouterFactory = Callable[[ReplayContext], OnlineRouter]
 ROUTERS: dict[str, RouterFactory] = {
     "eagle_online": lambda ctx: EagleOnlineRouter(),
     "eagle_greedy": lambda ctx: EagleOnlineRouter(explore=False),
-    "eagle_full": lambda ctx: EagleOnlineRouter(full_information=True),
+    "eagle_full": lambda ctx: EagleOnlineRouter(explore=False, full_information=True),
     "eagle_legacy": lambda ctx: EagleGreedyRouter(name="eagle_legacy"),
     "paretobandit": lambda ctx: ParetoBanditRouter(ctx.basis),
     "linucb": lambda ctx: LinUCBRouter(ctx.basis),

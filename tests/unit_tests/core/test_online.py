@@ -54,7 +54,7 @@ def test_deviation_shrinks_with_evidence_and_grows_back_when_stale() -> None:
 
 
 def test_exploration_fades_as_evidence_accumulates() -> None:
-    router = EagleOnlineRouter(EagleConfig(max_explore_share=1.0))  # no cap: the draws alone
+    router = EagleOnlineRouter(EagleConfig(max_explore_share=1.0, explore_scale=1.0))  # no cap
     explored_at = []
 
     def track(t, r) -> None:
@@ -72,7 +72,7 @@ def test_explore_false_serves_the_ranking_choice_every_time() -> None:
     b = _run(EagleOnlineRouter(explore=False), _stream(300), lambda t: (0.2, 0.5, 0.9), seed=1)
     assert greedy.n_explored == 0
     np.testing.assert_array_equal(a, b)
-    explorer = EagleOnlineRouter()
+    explorer = EagleOnlineRouter(EagleConfig(explore_scale=1.0))
     _run(explorer, _stream(300), lambda t: (0.2, 0.5, 0.9), seed=1)
     assert explorer.n_explored > 0
 
@@ -196,3 +196,33 @@ def test_engine_target_cost_is_paced(make_eagle) -> None:
     assert 0.01 in spent  # the dear model is served whenever the running average allows it
     with pytest.raises(ConfigError, match="target_cost_per_request"):
         make_eagle({"a": 0.1}, target_cost_per_request=-1.0)
+
+
+def test_twin_and_engine_serve_identically_with_real_minilm(make_eagle) -> None:
+    """The replay twin (exact numpy neighbours) and the engine (Chroma EphemeralClient, bundled
+    MiniLM) serve the same model at every step: exploration draws, burn-in and ratings included."""
+    topics = ["Sort a list of numbers in Python", "Write a haiku about the sea",
+              "What is the derivative of x^{n}", "Translate 'good morning' into French",
+              "Explain how a hash map works", "Summarise the causes of World War I"]
+    texts = [f"{topics[i % len(topics)]} (variant {i})" for i in range(48)]
+    costs = {"cheap": 0.001, "mid": 0.003, "dear": 0.01}
+    eagle = make_eagle(costs, config=EagleConfig(seed=7))
+    twin = EagleOnlineRouter()
+    twin.start(list(costs), np.array(list(costs.values())), wtp=0.05, target_cost=None, seed=7)
+    X = eagle.embed(texts)
+    models = list(costs)
+    served = []
+    for t, text in enumerate(texts):
+        if t == 24:
+            eagle.add_model("new", 0.002)
+            twin.add_model("new", 0.002)
+            models.append("new")
+        d = eagle.route(text, willingness_to_pay=0.05)
+        k = twin.choose(X[t], text)
+        assert models[k] == d.model, f"step {t}"
+        served.append(d.model)
+        grade = float((t * 7 + len(d.model)) % 3 != 0) if d.model != "cheap" else float(t % 4 == 0)
+        eagle.record_feedback(d.decision_id, score=grade)
+        twin.learn(X[t], text, k, grade, costs.get(d.model, 0.002))
+    assert twin.n_explored > 0 and "new" in served and len(set(served)) >= 3
+    assert twin.state.ratings == pytest.approx(eagle.ratings)
