@@ -195,17 +195,10 @@ class Eagle:
                 "to use the store again")
 
     # ------------------------------------------------------------------ routing --------------------
-    def route(
-        self,
-        query: str,
-        *,
-        willingness_to_pay: float | None = None,
-        cost_weight: float | None = None,
-        budget: float | None = None,
-        candidates: Sequence[str] | None = None,
-        force: str | None = None,
-        explore: bool | None = None,
-    ) -> RouteDecision:
+    def route(self, query: str, *, willingness_to_pay: float | None = None,
+              cost_weight: float | None = None, budget: float | None = None,
+              candidates: Sequence[str] | None = None, force: str | None = None,
+              explore: bool | None = None) -> RouteDecision:
         """Pick a model for ``query``.
 
         The choice maximises, over the candidates within ``budget`` (USD per call):
@@ -283,18 +276,10 @@ class Eagle:
         query = fb.check_query(query)
         return self._record("thumbs", query, fb.thumbs_pairs(model, up, self.models), source=source)
 
-    def record_feedback(
-        self,
-        decision_id: str,
-        *,
-        thumbs: bool | str | None = None,
-        score: float | None = None,
-        better: str | None = None,
-        worse: str | None = None,
-        tie: str | None = None,
-        scores: Mapping[str, float] | None = None,
-        source: str | None = None,
-    ) -> str:
+    def record_feedback(self, decision_id: str, *, thumbs: bool | str | None = None,
+                        score: float | None = None, better: str | None = None,
+                        worse: str | None = None, tie: str | None = None,
+                        scores: Mapping[str, float] | None = None, source: str | None = None) -> str:
         """Feedback on an earlier decision, without resending the text. Give exactly one of:
         ``thumbs`` (True/False or "up"/"down") or ``score`` in [0, 1] on the chosen model;
         ``better="x"`` (x's answer beat the chosen one), ``worse="x"`` (the chosen beat x),
