@@ -107,7 +107,7 @@ class Scenario:
         times = []
         for r, i in enumerate(self.test):
             t0 = time.perf_counter()
-            decision = self.eagle.route(self.ds.prompts[i])
+            decision = self.eagle.route(self.ds.prompts[i], explore=False)  # the ranking
             times.append(time.perf_counter() - t0)
             top[r] = col[decision.model]
             for ms in decision.ranking:

@@ -23,7 +23,9 @@ Steps, each in its own process (so RSS and timings do not leak between them):
 * ``splits``: benchmarks/split_seeds.py, the protocol re-run on other 70/30 split seeds (read only);
 * ``unseen-routerbench`` / ``unseen-arena``: the UniRoute unseen-model evaluation (issue 6);
 * ``poison``: benchmarks/bench_poison.py, one source's flood of rigged votes with the per-source
-  defence off and on (issue 15, ~4 min).
+  defence off and on (issue 15, ~4 min);
+* ``replay``: ``eagle replay``, the online replay with partial feedback on RouterBench (1,500-step
+  streams) and arena_bench, six scenarios x 10 seeds (issue 13; ~40 min on 2 busy cores).
   (``benchmarks/select_uniroute.py``, which chose UniRoute's procedure, is run on its own: ~15 min.)
 
 Usage: ``python benchmarks/run_all.py [--only core load ...] [--quick] [--out bench-out]``
@@ -46,7 +48,7 @@ REPO = HERE.parent
 STEPS = (
     "core", "writes", "load", "contention", "langchain", "calibrate-decision", "consistency",
     "consistency-recommended", "eval", "tune", "select", "splits", "unseen-routerbench", "unseen-arena",
-    "poison",
+    "poison", "replay",
 )
 
 
@@ -103,6 +105,9 @@ def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str
                             "--trials", "20" if quick else "400"]
     cmds["poison"] = [py, str(HERE / "bench_poison.py"), "--data", str(data), "--out", str(out),
                       *(["--quick"] if quick else [])]
+    cmds["replay"] = [py, "-m", "eagle_core.cli", "replay", "--data", str(data), "--datasets", "routerbench",
+                      "arena_bench", "--out", str(out / "replay"), "--length", "1500",
+                      "--seeds", "2" if quick else "10", *(["--limit", "100"] if quick else [])]
     return cmds
 
 

@@ -1,7 +1,8 @@
 """``Eagle.audit``: which neighbours and which feedback sources moved a routing decision.
 
-Each source's influence is measured by leaving it out: the local ratings are replayed again
-without that source's matches (budgets applied as in routing), and the difference per model is its
+Each source's influence is measured by leaving it out: the local ratings are computed again, as
+routing does (:func:`~eagle_core._serving.local_scores`), without that source's matches (budgets
+applied as in routing), and the difference per model is its
 push. The global part is what the source spent of its global budget (``EagleConfig.source_budget``).
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eagle_core._choice import local_ratings
 from eagle_core._config import EagleConfig
 from eagle_core._decision import RouteDecision
+from eagle_core._serving import local_scores
 from eagle_core._sources import SourceLedger, local_histories, neighbourhood
 from eagle_core._state import View
 
@@ -66,7 +67,7 @@ def build_audit(decision: RouteDecision, candidates: Sequence[tuple[str, float]]
                 ledger: SourceLedger, config: EagleConfig) -> Audit:
     """The audit of ``decision`` from the neighbour candidates of its query, on the published
     ``view``; ``ledger`` (read under the engine's lock) gives each source's budget spent."""
-    chosen, histories = neighbourhood(candidates, view, config)
+    chosen, histories, stamps = neighbourhood(candidates, view, config)
     segments = view.sources.segments
     keys = [k for k, _ in chosen]
     neighbours = []
@@ -76,11 +77,12 @@ def build_audit(decision: RouteDecision, candidates: Sequence[tuple[str, float]]
         neighbours.append(AuditNeighbour(key, float(dist), who, len(view.by_query.get(key) or ())))
         for src in who:
             count[src] = count.get(src, 0) + 1
-    with_all = local_ratings(view.ratings, histories, config)
+    with_all = local_scores(view, histories, stamps, config)[0]
     influences = []
     for src, n in count.items():
-        without = local_histories(keys, view.by_query, segments, config, without=src)
-        rest = local_ratings(view.ratings, without, config)
+        without, born = local_histories(keys, view.by_query, segments, config, without=src,
+                                        born=view.born)
+        rest = local_scores(view, without, born, config)[0]
         delta = {m: with_all[m] - rest[m] for m in view.ratings}
         given = None if src is None else ledger.given.get(src, 0.0)
         counted = ledger.spent.get(src, 0.0) if config.source_defence and src is not None else given

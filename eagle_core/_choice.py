@@ -73,10 +73,10 @@ def decide(query: str, global_ratings: Mapping[str, float], local: Mapping[str, 
            combined: Mapping[str, float], costs: Mapping[str, float | None], pool: Sequence[str],
            *, normalization: str, force: str | None = None, wtp: float | None = None,
            cost_weight: float | None = None, budget: float | None = None, n_neighbors: int = 0,
-           degraded: bool = False) -> RouteDecision:
+           degraded: bool = False, par: float = 1500.0) -> RouteDecision:
     """Rank ``pool`` by the cost rule and pick the best (or ``force``; or, when nothing is within
     ``budget``, the cheapest model of known cost)."""
-    q = normalize(combined, normalization)
+    q = normalize(combined, normalization, par)
     cost_aware = wtp is not None or cost_weight is not None or budget is not None
     scores = []
     for m in pool:

@@ -11,8 +11,9 @@ from eagle_core._numbers import is_finite_number, is_number
 
 __all__ = ["EagleConfig"]
 
-Normalization = Literal["winprob", "minmax", "max"]
+Normalization = Literal["auto", "winprob", "minmax", "max", "expected"]
 LocalOrder = Literal["farthest_first", "nearest_first"]
+Exploration = Literal["thompson", "ucb"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,8 @@ class EagleConfig:
     """Hyper-parameters of the Eagle router.
 
     ``EagleConfig.paper()`` is the literal reading of arXiv 2409.15518 (P=0.5, N=20, K=32 everywhere).
-    The defaults (P=0.6, N=80, local K=2, global K=0.5, draws dropped, min-max normalisation) were
+    The defaults (P=0.6, N=80, local K=2, global K=0.5, draws dropped, min-max normalisation for
+    pairwise feedback) were
     chosen on validation splits carved from the training data of three datasets, never on test, within
     the route-latency budget; docs/METHOD.md says why.
     """
@@ -40,9 +42,12 @@ class EagleConfig:
     draw_score: float | None = None
     """Score S of a draw (equal scores, ``tie=True``); ``None`` drops draws (the default: with 0/1
     grades most pairs are draws and scoring them 0.5 only pulls every rating together)."""
-    normalization: Normalization = "minmax"
+    normalization: Normalization = "auto"
     """How combined ratings become q in [0, 1] for the cost rule: ``minmax`` = (s-min)/(max-min);
-    ``winprob`` = mean expected win probability against the other models; ``max`` = s/max."""
+    ``winprob`` = mean expected win probability against the other models; ``max`` = s/max;
+    ``expected`` = expected score against the virtual opponent of rated answers (the predicted
+    grade); ``auto`` (default) = ``expected`` once the log holds rated answers (thumbs/scores on
+    one model anchor ratings to grades), else ``minmax`` (pairwise-only logs: offline Eagle)."""
     local_order: LocalOrder = "farthest_first"
     """Replay order of the neighbours: farthest first lets the most similar query act last (ELO weighs
     recent matches most)."""
@@ -65,7 +70,8 @@ class EagleConfig:
     ``source=None`` (the operator's own) is never limited. ``False`` counts every source in full."""
     source_budget: float = 20.0
     """Units (one unit = the most a comparison or a thumb moves one model) a source may spend on
-    the global ratings; it then moves any global rating by at most ``global_k * source_budget``."""
+    the global ratings; its pairwise matches then move any global rating by at most
+    ``global_k * source_budget`` (its rated answers by at most that many Glicko steps)."""
     source_local_budget: float = 10.0
     """Units one source's matches carry, in total, in one route's local replay (a score set over
     11 models is 10 units, so one honest labelled query still counts in full)."""
@@ -79,6 +85,30 @@ class EagleConfig:
     store_retry_interval: float = 5.0
     """Seconds between probes of a store that timed out (how soon writes work again after it
     recovers)."""
+    explore: bool = True
+    """Serve by exploration (``route(..., explore=False)`` turns it off per call): sometimes send a
+    query to a model whose rating near it is uncertain and might be the best (docs/METHOD.md)."""
+    exploration: Exploration = "thompson"
+    """``thompson``: draw each model's rating from N(combined, (explore_scale*deviation)^2);
+    ``ucb``: add explore_scale*deviation."""
+    explore_scale: float = 0.5
+    """Multiplier of the deviation in the draws (0 = no exploration)."""
+    max_explore_share: float = 0.2
+    """At most this share of routes may serve another model than the ranking's choice."""
+    rd_initial: float = 350.0
+    """Deviation (rating points) of a model with no evidence (Glicko's 350)."""
+    rd_local: float = 100.0
+    """How far (rating points, one deviation) a model's rating near one query may stray from its
+    global rating before that neighbourhood's own evidence says so."""
+    half_life: float | None = 300.0
+    """Forgetting: evidence (rated answers and the deviations' information) counts half after this
+    many feedback events; ``None`` = never forgotten."""
+    burn_in: int = 20
+    """Forced tries of a model added at run time, until it has this many rated answers."""
+    pacing_rate: float = 0.05
+    """Step of the budget pacer's dual update (``Eagle(target_cost_per_request=...)``)."""
+    seed: int | None = None
+    """Seed of the exploration sampler (``None`` = fresh entropy)."""
 
     def __post_init__(self) -> None:
         _check_range("p", self.p, 0.0, 1.0)
@@ -91,9 +121,10 @@ class EagleConfig:
         _check_finite("initial_rating", self.initial_rating)
         if self.draw_score is not None:
             _check_range("draw_score", self.draw_score, 0.0, 1.0)
-        if self.normalization not in ("winprob", "minmax", "max"):
+        if self.normalization not in ("auto", "winprob", "minmax", "max", "expected"):
             raise ConfigError(
-                f"normalization must be 'winprob', 'minmax' or 'max', got {self.normalization!r}"
+                "normalization must be 'auto', 'winprob', 'minmax', 'max' or 'expected', got "
+                f"{self.normalization!r}"
             )
         if self.local_order not in ("farthest_first", "nearest_first"):
             raise ConfigError(
@@ -113,10 +144,25 @@ class EagleConfig:
         if self.store_timeout is not None:
             _check_positive("store_timeout", self.store_timeout)
         _check_positive("store_retry_interval", self.store_retry_interval)
+        if not isinstance(self.explore, bool):
+            raise ConfigError(f"explore must be True or False, got {self.explore!r}")
+        if self.exploration not in ("thompson", "ucb"):
+            raise ConfigError(f"exploration must be 'thompson' or 'ucb', got {self.exploration!r}")
+        _check_range("explore_scale", self.explore_scale, 0.0, math.inf)
+        _check_range("max_explore_share", self.max_explore_share, 0.0, 1.0)
+        _check_positive("rd_initial", self.rd_initial)
+        _check_range("rd_local", self.rd_local, 0.0, math.inf)
+        if self.half_life is not None:
+            _check_positive("half_life", self.half_life)
+        _check_positive("pacing_rate", self.pacing_rate)
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
+            raise ConfigError(f"seed must be an int or None, got {self.seed!r}")
         for name in ("max_decisions", "embedding_cache_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be an int >= 1, got {value!r}")
+        if isinstance(self.burn_in, bool) or not isinstance(self.burn_in, int) or self.burn_in < 0:
+            raise ConfigError(f"burn_in must be an int >= 0, got {self.burn_in!r}")
 
     @classmethod
     def paper(cls, **overrides: Any) -> EagleConfig:

@@ -49,6 +49,9 @@ class RouteDecision:
     """True when the caller forced the model."""
     degraded: bool = False
     """True when the store could not be searched and only global ratings were used."""
+    explored: bool = False
+    """True when ``model`` was served to learn (an exploration draw or a newcomer's burn-in try)
+    rather than as ``ranking[0]``, the deterministic best."""
 
     @property
     def scores(self) -> dict[str, ModelScore]:

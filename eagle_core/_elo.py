@@ -44,16 +44,20 @@ def replay(ratings: MutableMapping[str, float], pairs: Iterable[Pair], k: float)
         ratings[b] = rb - delta
 
 
-def normalize(scores: Mapping[str, float], method: str) -> dict[str, float]:
+def normalize(scores: Mapping[str, float], method: str, par: float = 1500.0) -> dict[str, float]:
     """Map combined ratings to q in [0, 1] for RouterBench's rule argmax(q*lambda - cost).
 
     ``winprob``: mean expected score against every other model (a probability, so the scale of q
-    does not depend on the rating scale); ``minmax``: (s-min)/(max-min); ``max``: s/max.
+    does not depend on the rating scale); ``minmax``: (s-min)/(max-min); ``max``: s/max;
+    ``expected``: the expected score against the virtual opponent ``par`` of rated answers
+    (:mod:`eagle_core._glicko`), i.e. the predicted grade, on the scale the cost rule prices.
     A single model, or all models equal under ``minmax``, gets q = 1.
     """
     names: Sequence[str] = list(scores)
-    if len(names) <= 1:
+    if len(names) <= 1 and method != "expected":
         return {name: 1.0 for name in names}
+    if method == "expected":
+        return {name: expected_score(scores[name], par) for name in names}
     if method == "winprob":
         out = {}
         for name in names:

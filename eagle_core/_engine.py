@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from eagle_core import _choice as choice
 from eagle_core import _feedback as fb
 from eagle_core._audit import Audit, build_audit
 from eagle_core._config import EagleConfig
 from eagle_core._connect import collection_name, drop_collections, make_client
-from eagle_core._costs import CostSpec, cost_to_dict, estimate_cost, parse_cost
+from eagle_core._costs import CostSpec, cost_to_dict, parse_cost
 from eagle_core._decision import RouteDecision
 from eagle_core._decisions import Decisions
 from eagle_core._embeddings import Embedder, EmbeddingCache, resolve_embedder
@@ -37,19 +36,22 @@ from eagle_core._errors import (
 from eagle_core._guard import Circuit, GuardedClient
 from eagle_core._inputs import (
     check_candidates,
+    check_explore,
     check_key,
     check_labelled,
     check_models,
     check_store_args,
+    check_target,
     decision_pairs,
     model_exists,
     one_feedback,
     parse_items,
 )
-from eagle_core._leaderboard import Leaderboard, LeaderboardRow
+from eagle_core._leaderboard import Leaderboard, leaderboard_of
 from eagle_core._priors import Priors
 from eagle_core._replica import Replica
-from eagle_core._sources import OVERFETCH, check_source, crowded, neighbourhood
+from eagle_core._serving import Server
+from eagle_core._sources import check_source, search
 from eagle_core._state import View
 from eagle_core._store import FeedbackStore, RawPair
 
@@ -73,6 +75,8 @@ class Eagle:
         collection: prefix of the two Chroma collections (``<collection>_log``, ``<collection>_queries``).
         embedder: see :func:`eagle_core.resolve_embedder`; ``None`` = bundled all-MiniLM-L6-v2.
         config: hyper-parameters; ``EagleConfig()`` (validated defaults) or ``EagleConfig.paper()``.
+        target_cost_per_request: USD; keep the average (estimated) cost of routed requests at or
+            below it by pacing the willingness to pay online (:mod:`eagle_core._pacing`).
     """
 
     def __init__(
@@ -84,15 +88,19 @@ class Eagle:
         collection: str = "eagle",
         embedder: Any = None,
         config: EagleConfig | None = None,
+        target_cost_per_request: float | None = None,
     ) -> None:
         self.path = path
         self.client = client
         self.collection = collection
         self.embedder = embedder
         self.config = config
+        self.target_cost_per_request = target_cost_per_request
         self._initial_costs = check_models(models)
         check_store_args(path, client, collection, config)
+        check_target(target_cost_per_request)
         self._cfg = config or EagleConfig()
+        self._server = Server(self._cfg, target_cost_per_request)  # sampler, pacer, decisions
         self._lock = threading.RLock()  # writers and sync; never taken by routes
         self._open = False
         self._closed = False
@@ -194,16 +202,10 @@ class Eagle:
                 "to use the store again")
 
     # ------------------------------------------------------------------ routing --------------------
-    def route(
-        self,
-        query: str,
-        *,
-        willingness_to_pay: float | None = None,
-        cost_weight: float | None = None,
-        budget: float | None = None,
-        candidates: Sequence[str] | None = None,
-        force: str | None = None,
-    ) -> RouteDecision:
+    def route(self, query: str, *, willingness_to_pay: float | None = None,
+              cost_weight: float | None = None, budget: float | None = None,
+              candidates: Sequence[str] | None = None, force: str | None = None,
+              explore: bool | None = None) -> RouteDecision:
         """Pick a model for ``query``.
 
         The choice maximises, over the candidates within ``budget`` (USD per call):
@@ -211,10 +213,16 @@ class Eagle:
         (the same rule with cost_weight = 1/willingness_to_pay), or plain ``q`` when neither is given.
         ``q`` is the combined Eagle score normalised to [0, 1]. ``force`` picks a model regardless
         (the ranking is still computed, e.g. for logging).
+
+        ``explore`` (default ``EagleConfig.explore``, on): sometimes serve a model whose rating near
+        this query is uncertain instead of ``ranking[0]``, so the router learns from the feedback
+        on it; ``decision.explored`` says so. ``explore=False`` always serves ``ranking[0]``
+        (evaluation). With ``target_cost_per_request`` the willingness to pay is paced.
         """
         view = self._view  # one consistent state for the whole route, whatever writers do
         query = fb.check_query(query)
         choice.check_rule(willingness_to_pay, cost_weight, budget)
+        explore = check_explore(explore, self._cfg.explore)
         routable = self.models
         pool = check_candidates(candidates, routable)
         if force is not None:
@@ -224,17 +232,10 @@ class Eagle:
             replica.maybe_sync()  # in a background thread: this route does not wait for it
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
         neighbours, degraded = self._neighbours(embedding, view)
-        global_ratings = dict(view.ratings)
-        costs = {m: estimate_cost(view.costs[m], query) for m in global_ratings}
-        neighbours, histories = neighbourhood(neighbours, view, self._cfg)
-        evidence = view.evidence()
-        local = choice.local_ratings(global_ratings, histories, self._cfg)
         coldstart = self._priors.estimator if self._priors is not None else None
-        combined = choice.combine(global_ratings, local, self._cfg, coldstart, embedding, evidence)
-        decision = choice.decide(query, global_ratings, local, combined, costs, pool,
-                                 normalization=self._cfg.normalization, force=force,
-                                 wtp=willingness_to_pay, cost_weight=cost_weight, budget=budget,
-                                 n_neighbors=len(neighbours), degraded=degraded)
+        decision = self._server.route(query, embedding, view, neighbours, pool, explore=explore,
+                                      coldstart=coldstart, force=force, wtp=willingness_to_pay,
+                                      cost_weight=cost_weight, budget=budget, degraded=degraded)
         self._decisions.remember(decision, self._store)  # the store's copy is written behind
         return decision
 
@@ -243,18 +244,14 @@ class Eagle:
         return await asyncio.to_thread(functools.partial(self.route, query, **kwargs))
 
     def _neighbours(self, embedding: np.ndarray, view: View) -> tuple[list[tuple[str, float]], bool]:
-        """Nearest past queries, nearest first: N of them, or OVERFETCH times more when one source
-        holds more than its share of the N (see ``_sources.crowded``)."""
+        """Nearest past queries, nearest first (``_sources.search``), and whether the store is down."""
         n, known = self._cfg.n_neighbors, len(view.by_query)
         if n == 0 or not known:
             return [], False
         if self.degraded:  # no waiting on a store known to be down (the warning was logged once)
             return [], True
         try:
-            found = self._store.nearest(embedding, min(n, known))  # type: ignore[union-attr]
-            more = len(found) < known and crowded(found, view.sources, self._cfg)
-            return (self._store.nearest(embedding, min(n * OVERFETCH, known)) if more  # type: ignore[union-attr]
-                    else found), False
+            return search(self._store.nearest, embedding, view.sources, n, known, self._cfg), False  # type: ignore[union-attr]
         except Exception as exc:  # degraded mode: never fail a route because the store is down
             logger.warning("neighbour search failed (%s); routing on global ratings only", exc)
             return [], True
@@ -298,19 +295,11 @@ class Eagle:
         pairs = fb.thumbs_pairs(model, up, self.models)
         return self._record("thumbs", query, pairs, source=source, key=idempotency_key)
 
-    def record_feedback(
-        self,
-        decision_id: str,
-        *,
-        thumbs: bool | str | None = None,
-        score: float | None = None,
-        better: str | None = None,
-        worse: str | None = None,
-        tie: str | None = None,
-        scores: Mapping[str, float] | None = None,
-        source: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> str:
+    def record_feedback(self, decision_id: str, *, thumbs: bool | str | None = None,
+                        score: float | None = None, better: str | None = None,
+                        worse: str | None = None, tie: str | None = None,
+                        scores: Mapping[str, float] | None = None, source: str | None = None,
+                        idempotency_key: str | None = None) -> str:
         """Feedback on an earlier decision, without resending the text. Give exactly one of:
         ``thumbs`` (True/False or "up"/"down") or ``score`` in [0, 1] on the chosen model;
         ``better="x"`` (x's answer beat the chosen one), ``worse="x"`` (the chosen beat x),
@@ -332,9 +321,8 @@ class Eagle:
         ``"idempotency_key"`` (an item whose key is stored already is counted once)."""
         parsed = parse_items(items, self.models, batch_size)
         self._circuit.check()  # type: ignore[union-attr]
-        with tqdm(total=len(parsed), desc="recording feedback", unit="item", disable=not progress) as bar:
-            embed = functools.partial(self._cache.embed_many, remember=False)  # type: ignore[union-attr]
-            return self._opened().commit_many(parsed, batch_size, embed, bar.update)
+        return self._opened().commit_many(parsed, self._cache.embed_many,  # type: ignore[union-attr]
+                                          batch_size, progress)
 
     async def arecord_comparison(self, query: str, winner: str, loser: str, **kwargs: Any) -> str:
         return await asyncio.to_thread(functools.partial(self.record_comparison, query, winner, loser,
@@ -399,9 +387,10 @@ class Eagle:
 
     # ------------------------------------------------------------------ feedback sources -----------
     def audit(self, query: str) -> Audit:
-        """Route ``query`` and explain the decision: the neighbours replayed, who gave their feedback,
-        and each source's push on the local ratings (leave-it-out), most influential first."""
-        decision, view = self.route(query), self._view
+        """Route ``query`` (``explore=False``) and explain the ranking's choice: the neighbours
+        replayed, who gave their feedback, and each source's push on the local ratings (leave-it-out),
+        most influential first."""
+        decision, view = self.route(query, explore=False), self._view
         neighbours, _ = self._neighbours(self._cache.embed_one(query), view)  # type: ignore[union-attr]
         with self._lock:  # the budgets spent are read from the live ledger
             return build_audit(decision, neighbours, view, self._opened().state.sources, self._cfg)
@@ -432,14 +421,7 @@ class Eagle:
     # ------------------------------------------------------------------ reporting ------------------
     def leaderboard(self) -> Leaderboard:
         """Global ratings, best first, with match counts."""
-        view = self._view
-        rows = [
-            LeaderboardRow(m, r, *view.stats[m], cost=view.costs[m]
-                           if isinstance(view.costs[m], float) else None)
-            for m, r in view.ratings.items()
-        ]
-        rows.sort(key=lambda row: (-row.rating, row.model))
-        return Leaderboard(tuple(rows))
+        return leaderboard_of(self._view)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings of ``texts`` with this engine's embedder (unit norm, cached by text)."""

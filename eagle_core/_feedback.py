@@ -3,9 +3,9 @@
 * ``comparison``: winner beats loser (S=1), or a draw with ``tie=True``.
 * ``scores``: per-model scores for one query; every unordered pair becomes one match, the higher score
   wins, equal scores draw (RouterBench-style 0/1 grades give many draws).
-* ``thumbs``: a thumb up (or down, or a score x in [0, 1]) on one model's answer becomes a match of that
-  model against *every other* current model with S = 1 (0, or x), each weighted 1/(M-1): in total one
-  thumb moves the model about as much as one full match, and the others share the opposite move.
+* ``thumbs``: a thumb up (or down, or a score x in [0, 1]) on one model's answer becomes one match of
+  that model against a virtual opponent of fixed rating (:data:`eagle_core._glicko.PAR`) with S = 1
+  (0, or x): only the rated model moves; models that were not rated keep their ratings.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eagle_core._errors import InvalidFeedbackError, InvalidQueryError, UnknownModelError
+from eagle_core._glicko import PAR
 from eagle_core._numbers import is_finite_number
 from eagle_core._sources import check_source
 from eagle_core._store import RawPair
@@ -93,19 +94,11 @@ def score_pairs(scores: Any, models: Sequence[str]) -> tuple[RawPair, ...]:
 
 
 def thumbs_pairs(model: Any, value: Any, models: Sequence[str]) -> tuple[RawPair, ...]:
-    """``value``: True/False (thumb up/down) or a score in [0, 1]."""
+    """``value``: True/False (thumb up/down) or a score in [0, 1]: one match of ``model`` against
+    the virtual opponent :data:`~eagle_core._glicko.PAR` (only ``model`` moves)."""
     check_model(model, models)
-    if isinstance(value, bool):
-        s = 1.0 if value else 0.0
-    else:
-        s = unit_score("thumbs score", value)
-    others = [m for m in models if m != model]
-    if not others:
-        raise InvalidFeedbackError(
-            f"a thumb on {model!r} needs at least one other model to compare with; add one first"
-        )
-    w = 1.0 / len(others)
-    return tuple((model, o, s, w, False) for o in others)
+    s = (1.0 if value else 0.0) if isinstance(value, bool) else unit_score("thumbs score", value)
+    return ((model, PAR, s, 1.0, False),)
 
 
 def parse_item(item: Any, models: Sequence[str]) -> tuple[str, str, tuple[RawPair, ...], str | None]:

@@ -4,6 +4,7 @@ the model table, a labelled set, and which feedback a ``record_feedback`` call g
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -42,6 +43,27 @@ def check_store_args(path: Any, client: Any, collection: Any, config: Any) -> No
         )
     if config is not None and not isinstance(config, EagleConfig):
         raise ConfigError(f"config must be an EagleConfig, got {type(config).__name__} {config!r}")
+
+
+def check_target(target: Any) -> None:
+    """``target_cost_per_request`` of the engine: None or a finite USD amount > 0."""
+    if target is None:
+        return
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not math.isfinite(target) \
+            or target <= 0:
+        raise ConfigError(
+            f"target_cost_per_request must be a finite number of USD > 0 (or None for no target), "
+            f"got {target!r}"
+        )
+
+
+def check_explore(explore: Any, default: bool) -> bool:
+    """``explore=`` of ``route``: None (the config's setting), True or False."""
+    if explore is None:
+        return default
+    if not isinstance(explore, bool):
+        raise ConfigError(f"explore must be True, False or None (the config's setting), got {explore!r}")
+    return explore
 
 
 def check_candidates(candidates: Sequence[str] | None, models: Sequence[str]) -> list[str]:

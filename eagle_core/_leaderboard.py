@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["Leaderboard", "LeaderboardRow"]
+if TYPE_CHECKING:
+    from eagle_core._state import View
+
+__all__ = ["Leaderboard", "LeaderboardRow", "leaderboard_of"]
 
 
 @dataclass(frozen=True)
@@ -48,3 +52,12 @@ class Leaderboard:
         return "\n".join(out)
 
     __repr__ = __str__
+
+
+def leaderboard_of(view: View) -> Leaderboard:
+    """The leaderboard of a published state: global ratings, best first, with match counts."""
+    rows = [LeaderboardRow(m, r, *view.stats[m],
+                           cost=view.costs[m] if isinstance(view.costs[m], float) else None)
+            for m, r in view.ratings.items()]
+    rows.sort(key=lambda row: (-row.rating, row.model))
+    return Leaderboard(tuple(rows))

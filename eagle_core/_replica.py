@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_to_dict
@@ -244,22 +245,24 @@ class Replica:
             self.publish()
         return ids
 
-    def commit_many(self, items: list[Item], batch_size: int,
-                    embed: Callable[[list[str]], np.ndarray], progress: Callable[[int], Any]) -> int:
-        """:meth:`commit` batch by batch (embedding each batch first); returns how many items are
-        stored, or raises :class:`StoreUnavailableError` whose ``n_stored`` counts all batches."""
+    def commit_many(self, items: list[Item], embed: Callable[..., np.ndarray], batch_size: int,
+                    progress: bool) -> int:
+        """:meth:`commit` ``items`` batch by batch (texts embedded per batch, not cached), with a
+        progress bar; returns how many items are stored, or raises :class:`StoreUnavailableError`
+        whose ``n_stored`` counts all batches."""
         stored = 0
-        for start in range(0, len(items), batch_size):
-            batch = items[start : start + batch_size]
-            try:
-                self.commit(batch, embed([item[1] for item in batch]), bulk=True)
-            except StoreUnavailableError as exc:
-                done = stored + exc.n_stored
-                raise StoreUnavailableError(
-                    f"stored {done} of {len(items)} items, then: {exc}", n_stored=done
-                ) from exc
-            stored += len(batch)
-            progress(len(batch))
+        with tqdm(total=len(items), desc="recording feedback", unit="item", disable=not progress) as bar:
+            for start in range(0, len(items), batch_size):
+                batch = items[start : start + batch_size]
+                try:
+                    self.commit(batch, embed([b[1] for b in batch], remember=False), bulk=True)
+                except StoreUnavailableError as exc:
+                    done = stored + exc.n_stored
+                    raise StoreUnavailableError(
+                        f"stored {done} of {len(items)} items, then: {exc}", n_stored=done
+                    ) from exc
+                stored += len(batch)
+                bar.update(len(batch))
         return stored
 
     def commit_control(self, kind: str, payload: dict[str, Any]) -> Event:

@@ -8,9 +8,11 @@ Feedback with a source is a stranger's, and the defence (``EagleConfig.source_de
   M - 1). So "worst beats best" 1,000 times and 100 score sets "worst 1, everyone else 0" cost the
   attacker the same budget per unit of push.
 * **Global budget.** A source's events count in the global ratings until it has spent
-  ``source_budget`` units; later ones are scaled down to what is left, then to zero. One source thus
-  moves any global rating by at most ``global_k * source_budget`` ELO points, whatever it sends and
-  however it varies the text. The budget is spent in log order, so every replay agrees.
+  ``source_budget`` units; later ones are scaled down to what is left, then to zero. One source's
+  pairwise matches thus move any global rating by at most ``global_k * source_budget`` ELO points,
+  whatever it sends and however it varies the text; its rated answers (against par) by the Glicko
+  step, at most RD^2/SCALE per unit (:mod:`eagle_core._glicko`). The budget is spent in log order,
+  so every replay agrees.
 * **Local budget.** In one route's local replay, each source's matches together carry at most
   ``source_local_budget`` units (its matches are scaled by ``budget / its units there``), and one
   source fills at most ``source_neighbor_share`` of the N neighbour slots (when it holds more of the
@@ -27,7 +29,7 @@ from another worker reproduces it exactly.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -48,6 +50,7 @@ __all__ = [
     "event_units",
     "local_histories",
     "neighbourhood",
+    "search",
 ]
 
 MAX_SOURCE_LENGTH = 256
@@ -195,6 +198,16 @@ def crowded(candidates: Sequence[tuple[str, float]], sources: SourcesView, confi
     return len(cap_neighbours(candidates, sources, config.n_neighbors, config)) < len(candidates)
 
 
+def search(nearest: Callable[[Any, int], list[tuple[str, float]]], embedding: Any,
+           sources: SourcesView, n: int, known: int, config: EagleConfig) -> list[tuple[str, float]]:
+    """The ``n`` nearest of ``known`` past queries by ``nearest(embedding, k)`` (nearest first), or
+    ``OVERFETCH`` times more when one source holds more than its share of the ``n`` (:func:`crowded`)."""
+    found = nearest(embedding, min(n, known))
+    if len(found) < known and crowded(found, sources, config):
+        return nearest(embedding, min(n * OVERFETCH, known))
+    return found
+
+
 def cap_neighbours(candidates: Sequence[tuple[str, float]], sources: SourcesView, n: int,
                    config: EagleConfig) -> list[tuple[str, float]]:
     """The ``n`` nearest of ``candidates`` (nearest first), skipping queries whose feedback all comes
@@ -222,42 +235,55 @@ _EVERYONE: Any = object()
 
 def local_histories(keys: Sequence[str], by_query: Mapping[str, Sequence[Pair]],
                     segments: Mapping[str, Sequence[Segment]], config: EagleConfig,
-                    without: str | None = _EVERYONE) -> list[Sequence[Pair]]:
+                    without: str | None = _EVERYONE,
+                    born: Mapping[str, Sequence[int]] | None = None,
+                    ) -> tuple[list[Sequence[Pair]], list[Sequence[int] | None]]:
     """The neighbours' match lists (nearest first) with every source's total capped at
-    ``source_local_budget`` units in this neighbourhood. ``without``: leave one source out (audit)."""
-    rows = [(by_query.get(k) or (), segments.get(k) or ()) for k in keys]
+    ``source_local_budget`` units in this neighbourhood, and (from ``born``) the clock reading of
+    each of those matches, for forgetting (None where unknown). ``without``: leave one source out
+    (audit)."""
+    born = born or {}
+    rows = [(by_query.get(k) or (), segments.get(k) or (), born.get(k)) for k in keys]
     factor: dict[str | None, float] = {}
     if config.source_defence:
         units: dict[str, float] = {}
-        for _, segs in rows:
+        for _, segs, _b in rows:
             for src, _, u in segs:
                 if src is not None:
                     units[src] = units.get(src, 0.0) + u
         budget = config.source_local_budget
         factor = {s: budget / u for s, u in units.items() if u > budget}
-    out = []
-    for pairs, segs in rows:
+    out: list[Sequence[Pair]] = []
+    stamps: list[Sequence[int] | None] = []
+    for pairs, segs, when in rows:
         if not factor and without is _EVERYONE:
             out.append(pairs)
+            stamps.append(when)
             continue
         hist: list[Pair] = []
+        kept: list[int] = []
         pos = 0
         for src, n, _ in segs:
             chunk = pairs[pos : pos + n]
+            if src != without:
+                hist.extend(scaled(chunk, factor.get(src, 1.0)))
+                if when is not None:
+                    kept.extend(when[pos : pos + n])
             pos += n
-            if src == without:
-                continue
-            hist.extend(scaled(chunk, factor.get(src, 1.0)))
         out.append(hist)
-    return out
+        stamps.append(kept if when is not None else None)
+    return out, stamps
 
 
 def neighbourhood(candidates: Sequence[tuple[str, float]], view: Any, config: EagleConfig
-                  ) -> tuple[list[tuple[str, float]], list[Sequence[Pair]]]:
-    """The neighbours a route replays (:func:`cap_neighbours`) and their budgeted match lists
-    (:func:`local_histories`), from a published :class:`~eagle_core._state.View` of the state."""
+                  ) -> tuple[list[tuple[str, float]], list[Sequence[Pair]], list[Sequence[int] | None]]:
+    """The neighbours a route replays (:func:`cap_neighbours`), their budgeted match lists and
+    each match's clock reading (:func:`local_histories`), from a published
+    :class:`~eagle_core._state.View` of the state."""
     sources = view.sources
     chosen = cap_neighbours(candidates, sources, config.n_neighbors, config)
+    keys = [k for k, _ in chosen]
     if not sources.strangers:  # only the operator's feedback: nothing to budget
-        return chosen, [view.by_query.get(k) or () for k, _ in chosen]
-    return chosen, local_histories([k for k, _ in chosen], view.by_query, sources.segments, config)
+        return chosen, [view.by_query.get(k) or () for k in keys], [view.born.get(k) for k in keys]
+    histories, born = local_histories(keys, view.by_query, sources.segments, config, born=view.born)
+    return chosen, histories, born

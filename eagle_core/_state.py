@@ -8,13 +8,14 @@ itself. Replaying the same events in ``(ts, writer, seq)`` order always gives th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_from_dict
 from eagle_core._elo import Pair, replay
+from eagle_core._glicko import PAR, Evidence
 from eagle_core._sources import SourceLedger, SourcesView
 from eagle_core._store import Event, RawPair
 
@@ -36,6 +37,10 @@ class Snapshot:
     n_matches: int
     sources: Any = None
     """The :class:`SourceLedger`'s budgets spent (see :meth:`SourceLedger.snapshot`)."""
+    evidence: Evidence | None = None
+    newcomers: frozenset[str] = frozenset()
+    clock: int = 0
+    n_rated: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,17 @@ class View:
     n_matches: int
     sources: SourcesView
     """Who gave each query's matches, whether any stranger gave feedback, and removed sources."""
+    rd2: Mapping[str, float] = field(default_factory=dict)
+    """Squared deviation of each model's global rating (:mod:`eagle_core._glicko`)."""
+    born: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    """Per query, the :attr:`clock` reading when each of its matches was recorded (their age,
+    for forgetting)."""
+    newcomers: frozenset[str] = frozenset()
+    """Models added at run time (they get a burn-in, :mod:`eagle_core._explore`)."""
+    clock: int = 0
+    """Feedback events that count (``n_events`` less ignored ones): the time forgetting runs on."""
+    n_rated: int = 0
+    """Rated answers (matches against the virtual opponent) folded so far."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -91,9 +107,17 @@ class RatingState:
         self.stats: dict[str, list[int]] = {}
         """model -> [matches, wins, losses, draws]."""
         self.by_query: dict[str, tuple[Pair, ...]] = {}
+        self.born: dict[str, tuple[int, ...]] = {}
+        """Per query, the :attr:`clock` before the event that added each match."""
+        self.evidence = Evidence(config.rd_initial, config.half_life)
+        self.newcomers: set[str] = set()
+        self.n_rated = 0
         self.last_key: tuple[int, str, int] = (0, "", 0)
         self.last_ts = 0
         self.n_events = 0
+        self.clock = 0
+        """Feedback events that count (ignored ones, see :meth:`SourceLedger.admit`, do not age the
+        others): the time forgetting (``half_life``) runs on."""
         self.n_matches = 0
         self.sources = SourceLedger(config)
         """Who gave which matches, and how much of each source's budget is spent."""
@@ -110,10 +134,14 @@ class RatingState:
                     self.add_model(name, cost_from_dict(cost))
         elif kind == "add_model":
             if payload["model"] not in self.ratings:  # a second add (another worker's): no reset
+                if self.ratings:
+                    self.newcomers.add(payload["model"])
                 self.add_model(payload["model"], cost_from_dict(payload.get("cost")))
         elif kind == "remove_model":
             self.ratings.pop(payload["model"], None)
             self.costs.pop(payload["model"], None)
+            self.evidence.forget(payload["model"])
+            self.newcomers.discard(payload["model"])
         elif kind == "remove_source":
             self.sources.removed.add(payload["source"])  # the engine then replays the whole log
         else:
@@ -123,8 +151,11 @@ class RatingState:
                 ledger.ignore(event.source, event.qkey)  # a removed source, or feedback it already gave
                 return
             pairs = self.compile(event.pairs)
+            now = self.clock
             self.by_query[event.qkey] = self.by_query.get(event.qkey, ()) + tuple(pairs)
-            self.apply_global(ledger.weigh_global(event.source, event.qkey, pairs))
+            self.born[event.qkey] = self.born.get(event.qkey, ()) + (now,) * len(pairs)
+            self.clock += 1
+            self.apply_global(ledger.weigh_global(event.source, event.qkey, pairs), now)
 
     def add_model(self, name: str, cost: CostSpec) -> None:
         self.ratings[name] = self.config.initial_rating
@@ -134,13 +165,28 @@ class RatingState:
     def compile(self, raw: Sequence[RawPair]) -> list[Pair]:
         return compile_pairs(raw, self.config.draw_score)
 
-    def apply_global(self, pairs: list[Pair]) -> None:
-        """Sequential ELO with the global K, and the win / loss / draw counts."""
+    def apply_global(self, pairs: list[Pair], now: int = 0) -> None:
+        """Sequential ELO with the global K, and the win / loss / draw counts. A rated answer (a
+        match against :data:`~eagle_core._glicko.PAR`) moves only the rated model, by the Glicko step
+        (:class:`~eagle_core._glicko.Evidence`); a pairwise match is evidence for both models."""
         ratings, stats = self.ratings, self.stats
+        if any(b == PAR for _a, b, _s, _w in pairs):
+            for a, _b, s, w in pairs:
+                if a not in ratings:
+                    continue
+                self.evidence.rate(ratings, a, s, self.config.initial_rating, w, now)
+                self.n_rated += 1
+                self.n_matches += 1
+                sa = stats[a]
+                sa[0] += 1
+                sa[1 if s > 0.5 else 2 if s < 0.5 else 3] += 1
+            return
         replay(ratings, pairs, self.config.effective_global_k)
-        for a, b, s, _w in pairs:
+        share = 1.0 / max(1, len(ratings) - 1)
+        for a, b, s, w in pairs:
             if a not in ratings or b not in ratings:
                 continue
+            self.evidence.pair(a, b, w * share, now)
             self.n_matches += 1
             sa, sb = stats[a], stats[b]
             sa[0] += 1
@@ -162,25 +208,29 @@ class RatingState:
             return
         n = self.sources.forget_last(event.qkey)
         if n:
-            matches = self.by_query[event.qkey]
-            self.by_query[event.qkey] = matches[: len(matches) - n]
+            matches, born = self.by_query[event.qkey], self.born[event.qkey]
+            self.by_query[event.qkey], self.born[event.qkey] = matches[:-n], born[:-n]
 
     def detach_queries(self) -> None:
         """Give the state its own copy of the per-query index (before anything is removed)."""
         self.by_query = dict(self.by_query)
+        self.born = dict(self.born)
         self.sources.detach()
 
     def view(self) -> View:
         """An immutable copy of the global state (sharing the grow-only per-query index)."""
         return View(MappingProxyType(dict(self.ratings)), MappingProxyType(dict(self.costs)),
                     MappingProxyType({m: tuple(s) for m, s in self.stats.items()}),
-                    MappingProxyType(self.by_query), self.n_events, self.n_matches, self.sources.view())
+                    MappingProxyType(self.by_query), self.n_events, self.n_matches, self.sources.view(),
+                    MappingProxyType({m: self.evidence.rd2(m, self.clock) for m in self.ratings}),
+                    MappingProxyType(self.born), frozenset(self.newcomers), self.clock, self.n_rated)
 
     # -- snapshots -------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         return Snapshot(self.last_key, dict(self.ratings), dict(self.costs),
                         {m: tuple(s) for m, s in self.stats.items()}, self.n_events, self.n_matches,
-                        self.sources.snapshot())
+                        self.sources.snapshot(), self.evidence.copy(), frozenset(self.newcomers),
+                        self.clock, self.n_rated)
 
     def restore(self, snap: Snapshot) -> None:
         """Go back to ``snap`` for everything but the per-query lists (see :meth:`unapply_matches`)."""
@@ -188,3 +238,7 @@ class RatingState:
         self.stats = {m: list(s) for m, s in snap.stats.items()}
         self.n_events, self.n_matches, self.last_key = snap.n_events, snap.n_matches, snap.last_key
         self.sources.restore(snap.sources)
+        if snap.evidence is not None:
+            self.evidence = snap.evidence.copy()
+        self.newcomers = set(snap.newcomers)
+        self.clock, self.n_rated = snap.clock, snap.n_rated

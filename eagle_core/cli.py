@@ -1,6 +1,8 @@
 """The ``eagle`` command line.
 
-``eagle bench --data DIR --out OUT`` runs the evaluation harness (see docs/BENCHMARKS.md).
+``eagle bench --data DIR --out OUT`` runs the evaluation harness (see docs/BENCHMARKS.md);
+``eagle replay --data DIR --out OUT`` replays the data as production traffic with partial feedback
+(:mod:`eagle_core.replay`).
 
 Extension hook (used by ``eagle_core.evaluation.unseen`` for ``--unseen/--trials``): any module
 listed in ``BENCH_EXTENSIONS`` that can be imported may define
@@ -73,6 +75,9 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=42, help="split seed (RouterBench: 42)")
     p.add_argument("--no-online", action="store_true", help="skip the online simulation")
     p.add_argument("--no-votes", action="store_true", help="skip the human-votes evaluation")
+    p.add_argument("--judges", nargs="+", metavar="NAME", default=["human"],
+                   help="votes evaluation: whose votes count, as named in votes.csv's judge column "
+                        "(default: human; 'all' for every judge)")  # fmt: skip
     p.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
     p.add_argument(
         "--truncation",
@@ -96,7 +101,67 @@ def build_parser(extensions: Sequence[ModuleType] = ()) -> argparse.ArgumentPars
         if hasattr(ext, "add_arguments"):
             ext.add_arguments(bench)
     bench.set_defaults(func=_cmd_bench)
+    rep = sub.add_parser("replay", help="online replay: partial, sparse, drifting feedback",
+                         description="Replay router-evaluation data as production traffic: each "
+                                     "router learns only the served answer's grade; writes "
+                                     "OUT/results.json, results.md, regret_*.png, share_*.png")  # fmt: skip
+    add_replay_arguments(rep)
+    rep.set_defaults(func=_cmd_replay)
     return parser
+
+
+def add_replay_arguments(p: argparse.ArgumentParser) -> None:
+    from eagle_core.replay import DEFAULT_SCENARIOS, ROUTERS, SCENARIOS
+
+    p.add_argument("--data", required=True, help="a dataset folder or the data root holding several")
+    p.add_argument("--out", required=True, help="output folder for results.json/.md and plots")
+    p.add_argument("--datasets", nargs="+", metavar="NAME", help="only these dataset folders under --data")
+    p.add_argument("--scenarios", nargs="+", metavar="NAME", default=list(DEFAULT_SCENARIOS),
+                   help=f"subset of: {' '.join(SCENARIOS)} (default: {' '.join(DEFAULT_SCENARIOS)})")
+    p.add_argument("--seeds", type=int, default=10, help="stream orders per scenario (default 10)")
+    p.add_argument("--routers", nargs="+", metavar="NAME",
+                   help=f"subset of: {' '.join(ROUTERS)} (default: all but eagle_engine)")
+    p.add_argument("--wtp", type=float, default=None, metavar="USD",
+                   help="willingness to pay, USD per unit of grade (default: 4 x cost / grade of the "
+                        "highest-grade model, per dataset)")
+    p.add_argument("--length", type=int, default=None, metavar="N",
+                   help="at most N steps per stream (default: every prompt once)")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="use at most N seeded-random prompts per sub-dataset (default: all)")
+    p.add_argument("--truncation", choices=("left", "right"), default="left",
+                   help="which end of over-long prompts the embedder keeps (default left)")
+    p.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")  # fmt: skip
+
+
+def _cmd_replay(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> int:
+    from eagle_core.datasets import DatasetError, load_dataset
+    from eagle_core.evaluation import CachedEmbedder
+    from eagle_core.evaluation._bench import resolve_data
+    from eagle_core.replay import ReplayError, run_replay
+    from eagle_core.replay._report import write_results
+
+    try:
+        folders = resolve_data(args.data, args.datasets)
+        loaded = [load_dataset(f).sample_per_subset(args.limit, seed=0) for f in folders.values()]
+        loaded = [ds for ds in loaded if ds.has_scores]
+        if not loaded:
+            raise ReplayError(f"--data {args.data} holds no dataset with scores.csv to replay")
+        embedder = CachedEmbedder(truncation=args.truncation, progress=not args.quiet)
+        data = [(ds, embedder(list(ds.prompts))) for ds in loaded]
+        results = run_replay(data, scenarios=args.scenarios, seeds=args.seeds, routers=args.routers,
+                             wtp=args.wtp, length=args.length, progress=not args.quiet)  # fmt: skip
+    except (DatasetError, ReplayError, ValueError) as exc:
+        print(f"eagle replay: {exc}", file=sys.stderr)
+        return 2
+    write_results(results, args.out, plots=not args.no_plots)
+    for ds, entry in results["datasets"].items():
+        for name, sc in entry["scenarios"].items():
+            best = max(sc["routers"].items(), key=lambda kv: kv[1]["utility"]["mean"])
+            print(f"{ds} {name}: best {best[0]} (headroom captured "
+                  f"{best[1].get('headroom', {}).get('mean', float('nan')):.2f})")  # fmt: skip
+    print(f"wrote {args.out}/results.json and results.md")
+    return 0
 
 
 def _cmd_bench(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> int:
@@ -105,6 +170,7 @@ def _cmd_bench(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> in
     from eagle_core.evaluation._bench import run_bench
     from eagle_core.evaluation._eagle_router import eagle_factories
     from eagle_core.evaluation._protocol import BASELINES
+    from eagle_core.evaluation._votes import JudgeSelectionError
 
     try:
         overrides = _eagle_overrides(args.eagle_config)
@@ -127,8 +193,9 @@ def _cmd_bench(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> in
             plots=not args.no_plots, seed=args.seed, progress=not args.quiet,
             extensions=[e for e in extensions if hasattr(e, "extend_results")],
             extension_args=args, eagle_overrides=overrides,
+            judges=None if args.judges == ["all"] else tuple(args.judges),
         )  # fmt: skip
-    except DatasetError as exc:
+    except (DatasetError, JudgeSelectionError) as exc:
         print(f"eagle bench: {exc}", file=sys.stderr)
         return 2
     if "total_auc" in results:

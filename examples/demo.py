@@ -1,21 +1,21 @@
-"""`make demo`: a LangChain chain that routes RouterBench prompts among 11 real (replayed) LLMs.
+"""`make demo`: Eagle serving RouterBench traffic through a LangChain chain, learning as production does.
 
-1. Training feedback: the training prompts' grades (11 models each) are streamed into Eagle as
-   per-prompt scores (``record_many``, with a progress bar).
-2. Serving: ``prompt | EagleRouter(11 ReplayChatModels) | StrOutputParser()`` answers the test prompts
-   one by one. Each answer is the model's real recorded response; its real grade comes back as
-   feedback through ``EagleFeedbackHandler`` (and, with ``--judge-p``, the automatic pairwise mode
-   compares it with a second model using the dataset's grades as the judge).
-3. A running leaderboard, then the routed choices' accuracy and cost beside every single model, and a
-   plot.
+RouterBench prompts arrive in a random order; a LangChain chain ``prompt | EagleRouter(11 replayed
+LLMs) | StrOutputParser()`` answers each one with a real recorded response. As in production, only
+the answer that was served gets rated (its real grade comes back through ``EagleFeedbackHandler``);
+the router starts cold except for a few prompts graded for every model (``--warm``). Routing is
+cost-aware: a willingness to pay λ (USD per unit of grade) at which cheaper models win where they are
+right, so every answer's utility is ``grade·λ − cost``.
 
-Defaults use a seeded subset so the run takes about 3 minutes on 2 CPU cores including embedding
-(embeddings are cached on disk, so later runs are faster); ``--full`` uses every prompt.
+The run is replayed by the online replay harness (``eagle_core.replay``, as ``eagle replay`` does),
+so the chain is scored against the per-prompt oracle, the best single model in hindsight and the
+same Eagle serving only its top-ranked model (no exploration), on the same stream. The plot shows
+their running utility; the summary says how many answers were explored and what the same quality
+would have cost with a single model.
 
-    python examples/demo.py [--full] [--train N] [--test N] [--wtp USD] [--plot out/demo.png]
+    python examples/demo.py [--steps N] [--warm N] [--wtp USD] [--seed S] [--plot out/demo.png]
 
-Routing is for quality alone by default; ``--wtp 0.02`` (willingness to pay, USD per unit of quality)
-makes the router trade accuracy for cost.
+Defaults take about 3 minutes on 2 CPU cores including embedding (cached on disk afterwards).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import logging
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from langchain_core.output_parsers import StrOutputParser
@@ -36,27 +36,90 @@ from tqdm.auto import tqdm
 from eagle_core import Eagle, EagleConfig
 from eagle_core.datasets import DatasetError, RoutingDataset, data_dir, load_dataset
 from eagle_core.evaluation import CachedEmbedder
-from eagle_langchain import AutoJudge, EagleFeedbackHandler, EagleRouter, ReplayChatModel
+from eagle_core.replay import (
+    EagleOnlineRouter,
+    Scenario,
+    auto_wtp,
+    build_stream,
+    prepare,
+    references,
+    replay,
+)
+from eagle_langchain import EagleFeedbackHandler, EagleRouter, ReplayChatModel
 
 REPO = Path(__file__).resolve().parents[1]
 
 
+class ChainRouter:
+    """The LangChain chain as a replay router: ``choose`` runs the chain (the real Eagle engine picks
+    and a replayed model answers), ``learn`` sends the served answer's grade through the handler.
+
+    Eagle's own exploration (when the engine does it) shows on each decision; ``n_explored`` counts
+    the served answers that were not the top of the deterministic ranking."""
+
+    name = "eagle (LangChain chain)"
+
+    def __init__(self, ds: RoutingDataset, embedder: CachedEmbedder) -> None:
+        self.ds = ds
+        self.embedder = embedder
+
+    def start(self, models: Sequence[str], costs: np.ndarray, *, wtp: float | None,
+              target_cost: float | None, seed: int) -> None:
+        self.eagle = Eagle(models={m: float(c) for m, c in zip(models, costs, strict=True)}, path=None,
+                           embedder=self.embedder, config=EagleConfig(embedding_cache_size=8192))
+        self.models = list(models)
+        self.router = EagleRouter(models=ReplayChatModel.from_dataset(self.ds), eagle=self.eagle,
+                                  willingness_to_pay=wtp)
+        self.handler = EagleFeedbackHandler(self.router)
+        prompt = ChatPromptTemplate.from_messages([("human", "{prompt}")])
+        self.chain = prompt | self.router | StrOutputParser()
+        self.runs: dict[str, list[uuid.UUID]] = {}
+        self.n_explored = 0
+
+    def choose(self, x: np.ndarray, text: str) -> int:
+        run_id = uuid.uuid4()
+        self.chain.invoke({"prompt": text}, config={"callbacks": [self.handler], "run_id": run_id})
+        self.runs.setdefault(text, []).append(run_id)
+        run = self.handler.get_run(run_id)
+        decision = self.eagle.decision(run.decision_id)
+        if getattr(decision, "explored", decision.model != decision.ranking[0].model):
+            self.n_explored += 1
+        return self.models.index(run.model)
+
+    def learn(self, x: np.ndarray, text: str, model: int, grade: float, cost: float) -> None:
+        self.handler.record_feedback(self.runs[text].pop(0), score=grade)
+
+    def learn_full(self, x: np.ndarray, text: str, grades: np.ndarray) -> None:
+        self.runs[text].pop(0)
+        self.eagle.record_scores(text, {m: float(g) for m, g in zip(self.models, grades, strict=True)})
+
+    def learn_duel(self, x, text, model: int, other: int, outcome: float) -> None:
+        raise NotImplementedError("the demo's feedback is a grade on the served answer")
+
+    def add_model(self, name: str, cost: float) -> None:
+        self.eagle.add_model(name, cost)
+        self.models.append(name)
+
+
+def make_eagle_router(ds: RoutingDataset, embedder: CachedEmbedder):
+    """The router the demo showcases (swap this one line to replay another OnlineRouter)."""
+    return ChainRouter(ds, embedder)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--full", action="store_true", help="use every train and test prompt")
-    parser.add_argument("--train", type=int, default=800, help="training prompts (default 800)")
-    parser.add_argument("--test", type=int, default=400, help="test prompts routed (default 400)")
-    parser.add_argument("--seed", type=int, default=42, help="split and subset seed")
+    parser.add_argument("--steps", type=int, default=1000, help="prompts served (default 1000)")
+    parser.add_argument("--warm", type=int, default=20,
+                        help="first prompts graded for every model (default 20; 0 = fully cold)")
     parser.add_argument("--wtp", type=float, default=None,
-                        help="willingness to pay, USD per unit of quality (default: quality only)")
-    parser.add_argument("--judge-p", type=float, default=0.1,
-                        help="probability of an automatic pairwise judgement per answer")
-    parser.add_argument("--every", type=int, default=100, help="leaderboard every N test prompts")
+                        help="willingness to pay, USD per unit of grade (default: 4 x cost / grade "
+                             "of the highest-grade model, ~0.023 on RouterBench)")
+    parser.add_argument("--seed", type=int, default=0, help="stream order seed")
     parser.add_argument("--plot", type=Path, default=REPO / "out" / "demo.png", help="plot file")
     return parser.parse_args(argv)
 
 
-def load(args: argparse.Namespace) -> tuple[RoutingDataset, np.ndarray, np.ndarray]:
+def load() -> RoutingDataset:
     root = data_dir()
     if root is None or not (Path(root) / "routerbench").is_dir():
         sys.exit(
@@ -64,214 +127,139 @@ def load(args: argparse.Namespace) -> tuple[RoutingDataset, np.ndarray, np.ndarr
             "routerbench/ (see docs/DATA.md), or place it at ../shared/data next to the repository."
         )
     try:
-        ds = load_dataset("routerbench", root)
+        return load_dataset("routerbench", root)
     except DatasetError as exc:
         sys.exit(f"cannot read the RouterBench data: {exc}")
-    train, test = ds.split(seed=args.seed, train_frac=0.7)
-    if not args.full:
-        rng = np.random.RandomState(args.seed)
-        train = np.sort(rng.choice(train, min(args.train, len(train)), replace=False))
-        test = rng.permutation(test)[: min(args.test, len(test))]  # arrival order: shuffled
-    else:
-        test = np.random.RandomState(args.seed).permutation(test)
-    return ds, train, test
 
 
-def grade_judge(ds: RoutingDataset, rows: np.ndarray) -> Any:
-    """A judge that knows the dataset's grades: the answer with the higher grade wins."""
-    grade: dict[tuple[str, str], float] = {}
-    index = {pid: i for i, pid in enumerate(ds.prompt_ids)}
-    column = {m: j for j, m in enumerate(ds.models)}
-    for (pid, model), response in ds.select(rows).responses().items():
-        grade[(ds.prompts[index[pid]], response)] = float(ds.scores[index[pid], column[model]])
+class _Progress:
+    """Wraps a router so the replay shows a progress bar (one tick per served prompt)."""
 
-    def judge(query: str, answer_a: str, answer_b: str) -> str:
-        a, b = grade.get((query, answer_a), 0.0), grade.get((query, answer_b), 0.0)
-        return "tie" if a == b else ("a" if a > b else "b")
+    def __init__(self, inner, bar: tqdm) -> None:
+        self._inner, self._bar = inner, bar
+        self.name = inner.name
 
-    return judge
+    def __getattr__(self, item: str):
+        return getattr(self._inner, item)
 
-
-def leaderboard_text(eagle: Eagle, top: int = 5) -> str:
-    lines = str(eagle.leaderboard()).splitlines()
-    return "\n".join(lines[: 2 + top])
+    def choose(self, x: np.ndarray, text: str) -> int:
+        self._bar.update()
+        return self._inner.choose(x, text)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
-    ds, train, test = load(args)
-    models, scores = list(ds.models), ds.scores
-    print(f"RouterBench: {len(ds)} prompts x {len(models)} models; "
-          f"demo uses {len(train)} training and {len(test)} test prompts"
-          f"{' (--full)' if args.full else ' (--full for all)'}.")
-
-    # Embeddings: MiniLM keeping the *end* of long few-shot prompts, cached on disk across runs.
+    ds = load()
+    wtp = auto_wtp(ds) if args.wtp is None else args.wtp
     embedder = CachedEmbedder(truncation="left", progress=True)
-    texts = [ds.prompts[i] for i in np.concatenate([train, test])]
-    print("Embedding the prompts (cached on disk for later runs) ...")
-    embedder(texts)
-    print(f"  embeddings ready after {time.perf_counter() - started:.0f} s")
-
-    costs = ds.mean_costs(train)  # what each model costs per call, known from the training period
-    eagle = Eagle(
-        models={m: float(c) for m, c in zip(models, costs, strict=True)},
-        path=None,
-        embedder=embedder,
-        config=EagleConfig(embedding_cache_size=max(4096, len(texts))),
-    )
-
-    # 1. Training feedback: every training prompt's 11 grades, as one score set each.
-    print(f"Streaming {len(train)} training prompts' grades into Eagle ...")
-    eagle.record_many(
-        (
-            {"query": ds.prompts[i], "scores": dict(zip(models, map(float, scores[i]), strict=True))}
-            for i in train
-        ),
-        progress=True,
-    )
-    print(leaderboard_text(eagle, top=len(models)))
-    print(f"  training feedback stored after {time.perf_counter() - started:.0f} s")
-
-    # 2. Serving: a LangChain chain routes each test prompt; feedback arrives through the handler.
-    judge = None
-    if args.judge_p > 0:
-        judge = AutoJudge(grade_judge(ds, test), probability=args.judge_p, seed=args.seed)
-    router = EagleRouter(
-        models=ReplayChatModel.from_dataset(ds.select(test)),
-        eagle=eagle,
-        willingness_to_pay=args.wtp,
-        auto_judge=judge,
-    )
-    handler = EagleFeedbackHandler(router)
-    chain = ChatPromptTemplate.from_messages([("human", "{prompt}")]) | router | StrOutputParser()
-
-    column = {m: j for j, m in enumerate(models)}
-    best_on_train = int(np.argmax(scores[train].mean(axis=0)))
-    chosen: list[int] = []
-    quality = np.zeros((len(test), len(models)))  # Eagle's normalised q per test prompt and model
-    cost_of = ds.costs
-    bar = tqdm(test, desc="routing test prompts", unit="prompt")
-    for n, row in enumerate(bar, 1):
-        run_id = uuid.uuid4()
-        chain.invoke({"prompt": ds.prompts[row]}, config={"callbacks": [handler], "run_id": run_id})
-        run = handler.get_run(run_id)
-        model = run.model
-        chosen.append(column[model])
-        for score in eagle.decision(run.decision_id).ranking:
-            quality[n - 1, column[score.model]] = score.normalized
-        handler.record_feedback(run_id, score=float(scores[row, column[model]]))
-        if judge is not None:
-            judge.flush()  # only for reproducible numbers: judgements normally run behind
-        if n % args.every == 0 or n == len(test):
-            rows = test[:n]
-            routed = scores[rows, chosen].mean()
-            single = scores[rows, best_on_train].mean()
-            bar.write(
-                f"\nafter {n} test prompts: routed accuracy {routed:.3f} at "
-                f"${cost_of[rows, chosen].mean() * 1000:.3f}/1k calls; best single model "
-                f"({models[best_on_train]}) {single:.3f} at "
-                f"${cost_of[rows, best_on_train].mean() * 1000:.3f}/1k\n{leaderboard_text(eagle)}"
-            )
-    bar.close()
-
-    summary = report(ds, test, np.asarray(chosen), best_on_train, judge)
-    sweep = wtp_sweep(ds, train, test, quality, costs)
-    plot(ds, test, np.asarray(chosen), best_on_train, args.plot, sweep)
-    print(summary)
-    print(sweep_text(sweep))
+    print(f"RouterBench: {len(ds)} prompts x {len(ds.models)} models. Serving {args.steps} prompts in a "
+          f"random order; the first {args.warm} are graded for every model, after that only the "
+          f"served answer is rated. Willingness to pay λ = {wtp:.4f} USD per unit of grade.")
+    order = build_stream(ds, np.zeros((len(ds), 1), np.float32), seed=args.seed, length=args.steps).rows
+    print("Embedding the served prompts (cached on disk for later runs) ...")
+    X = np.zeros((len(ds), 384), dtype=np.float32)
+    X[order] = embedder([ds.prompts[i] for i in order])  # only these rows are ever served
+    prep = prepare(build_stream(ds, X, seed=args.seed, length=args.steps),
+                   Scenario("demo", warm=args.warm), wtp=wtp)
+    ref = references(prep)
+    # the same engine maths serving only its top-ranked model, in memory (the replay's eagle_greedy)
+    routers = {"eagle": make_eagle_router(ds, embedder), "greedy": EagleOnlineRouter(explore=False)}
+    traces = {}
+    for key, router in routers.items():
+        with tqdm(total=len(prep.stream), desc=f"serving with {router.name}", unit="prompt") as bar:
+            traces[key] = replay(_Progress(router, bar), prep, seed=args.seed)
+    text = summary(prep, ref, traces, wtp)
+    plot(prep, ref, traces, wtp, args.plot)
+    print(text)
     print(f"Plot saved to {args.plot}. Total time {time.perf_counter() - started:.0f} s.")
     return 0
 
 
-WTP_GRID = (1e-4, 1e-3, 3e-3, 5e-3, 1e-2, 3e-2, 0.1, 1.0)
-"""Willingness-to-pay values (USD a perfect answer is worth) for the cost/quality sweep."""
+def _utility(trace, wtp: float) -> np.ndarray:
+    return trace.grade * wtp - trace.cost
 
 
-def wtp_sweep(ds: RoutingDataset, train: np.ndarray, test: np.ndarray, quality: np.ndarray,
-              costs: np.ndarray) -> list[tuple[float, float, float, float, float]]:
-    """What the router would have chosen at each willingness to pay λ (argmax q*λ - cost on the
-    same decisions' scores), beside the best single model chosen on the training prompts for that λ.
-    Rows: (λ, router accuracy, router USD/call, single accuracy, single USD/call)."""
-    scores, real_cost = ds.scores, ds.costs
-    train_quality = scores[train].mean(axis=0)
-    rows = []
-    for lam in WTP_GRID:
-        pick = np.argmax(quality * lam - costs[None, :], axis=1)
-        single = int(np.argmax(train_quality * lam - costs))
-        rows.append((lam, scores[test, pick].mean(), real_cost[test, pick].mean(),
-                     scores[test, single].mean(), real_cost[test, single].mean()))
-    return rows
-
-
-def sweep_text(sweep: list[tuple[float, float, float, float, float]]) -> str:
-    out = ["", "Cost-aware routing: route(query, willingness_to_pay=λ) on the same test prompts",
-           f"{'λ (USD)':>9} {'router acc':>10} {'USD/1k':>8} {'single acc':>10} {'USD/1k':>8}"]
-    for lam, acc, cost, s_acc, s_cost in sweep:
-        out.append(f"{lam:9.0e} {acc:10.3f} {cost * 1000:8.3f} {s_acc:10.3f} {s_cost * 1000:8.3f}")
+def summary(prep, ref, traces: dict, wtp: float) -> str:
+    s = prep.stream
+    names = [m.split("/")[-1] for m in s.models]
+    eagle = traces["eagle"]
+    rows = [("Eagle (LangChain chain, served-answer feedback)", eagle),
+            ("greedy Eagle (same engine, never explores)", traces["greedy"])]
+    out = ["", f"{'':48} {'utility/1k':>10} {'grade':>6} {'USD/1k':>8}"]
+    for label, tr in rows:
+        out.append(f"{label:48} {_utility(tr, wtp).mean() * 1000:10.3f} {tr.grade.mean():6.3f} "
+                   f"{tr.cost.mean() * 1000:8.3f}")
+    fixed = ref.fixed_model
+    out.append(f"{'best single model: ' + names[fixed]:48} {ref.fixed_utility.mean() * 1000:10.3f} "
+               f"{s.grades[:, fixed].mean():6.3f} {s.costs[:, fixed].mean() * 1000:8.3f}")
+    rows_ = np.arange(len(s))
+    out.append(f"{'oracle (best answer per prompt)':48} {ref.oracle_utility.mean() * 1000:10.3f} "
+               f"{s.grades[rows_, ref.oracle_choice].mean():6.3f} "
+               f"{s.costs[rows_, ref.oracle_choice].mean() * 1000:8.3f}")
+    gap = ref.oracle_utility.mean() - ref.fixed_utility.mean()
+    captured = (_utility(eagle, wtp).mean() - ref.fixed_utility.mean()) / gap
+    out.append(f"Eagle captured {captured:+.0%} of the best-single-model -> oracle headroom.")
+    rated = len(s) - prep.scenario.warm
+    out.append(f"Explored answers (served although not the top-ranked model): {eagle.n_explored} of "
+               f"{len(s)}; {prep.scenario.warm} prompts had every grade, {rated} only the served one.")
+    out.append(_same_quality(s, eagle))
+    share = np.bincount(eagle.chosen, minlength=len(names)) / len(eagle.chosen)
+    out.append("Eagle routed to: " + ", ".join(
+        f"{names[j]} {share[j]:.0%}" for j in np.argsort(-share) if share[j] > 0.005))
     return "\n".join(out)
 
 
-def report(ds: RoutingDataset, test: np.ndarray, chosen: np.ndarray, best_on_train: int,
-           judge: AutoJudge | None) -> str:
-    scores, costs, models = ds.scores, ds.costs, ds.models
-    rows = []
-    for j, m in enumerate(models):
-        rows.append((m, scores[test, j].mean(), costs[test, j].mean() * 1000, j == best_on_train))
-    rows.sort(key=lambda r: -r[1])
-    routed_acc = scores[test, chosen].mean()
-    routed_cost = costs[test, chosen].mean() * 1000
-    oracle = scores[test].max(axis=1).mean()
-    width = max(len(m) for m in models) + 2
-    out = [
-        "",
-        f"Results on {len(test)} test prompts (accuracy = mean RouterBench grade; cost = real USD).",
-        f"{'':2}{'answering with':<{width}} {'accuracy':>8} {'USD/1k calls':>13}",
-        f"{'=>':2}{'Eagle router (LangChain)':<{width}} {routed_acc:8.3f} {routed_cost:13.3f}",
-    ]
-    for m, acc, cost, best in rows:
-        mark = "* " if best else "  "
-        out.append(f"{mark}{m:<{width}} {acc:8.3f} {cost:13.3f}")
-    out.append(f"{'':2}{'oracle (best model per prompt)':<{width}} {oracle:8.3f}")
-    out.append("* = best single model on the training prompts (what you would deploy without routing)")
-    share = np.bincount(chosen, minlength=len(models)) / len(chosen)
-    out.append("routed to: " + ", ".join(
-        f"{models[j]} {share[j]:.0%}" for j in np.argsort(-share) if share[j] > 0))
-    if judge is not None:
-        done = judge.judgements
-        out.append(f"automatic pairwise judgements recorded: {sum(j.error is None for j in done)}")
-    return "\n".join(out)
+def _same_quality(s, eagle) -> str:
+    """The cheapest single model at least as accurate as Eagle's answers, and its price."""
+    grade, cost = eagle.grade.mean(), eagle.cost.mean()
+    means, prices = s.grades.mean(axis=0), s.costs.mean(axis=0)
+    ok = np.flatnonzero(means >= grade)
+    if not len(ok):
+        top = int(np.argmax(means))
+        return (f"No single model reaches Eagle's mean grade {grade:.3f} (the best, "
+                f"{s.models[top]}, has {means[top]:.3f} at ${prices[top] * 1000:.3f}/1k; Eagle pays "
+                f"${cost * 1000:.3f}/1k).")
+    j = ok[np.argmin(prices[ok])]
+    return (f"The same quality (mean grade {grade:.3f}) from one model: {s.models[j]} "
+            f"({means[j]:.3f}) costs ${prices[j] * 1000:.3f} per 1k requests, {prices[j] / cost:.2f}x "
+            f"what Eagle paid (${cost * 1000:.3f}).")
 
 
-def plot(ds: RoutingDataset, test: np.ndarray, chosen: np.ndarray, best_on_train: int,
-         path: Path, sweep: list[tuple[float, float, float, float, float]]) -> None:
+def plot(prep, ref, traces: dict, wtp: float, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    scores, costs, models = ds.scores, ds.costs, ds.models
-    n = np.arange(1, len(test) + 1)
+    s = prep.stream
+    n = np.arange(1, len(s) + 1)
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
-    left.plot(n, np.cumsum(scores[test, chosen]) / n, label="Eagle router (LangChain chain)", lw=2)
-    left.plot(n, np.cumsum(scores[test, best_on_train]) / n,
-              label=f"best single model: {models[best_on_train]}", ls="--")
-    left.plot(n, np.cumsum(scores[test].max(axis=1)) / n, label="oracle", ls=":", color="grey")
-    left.set(xlabel="test prompts routed", ylabel="running accuracy",
-             title="Routing while learning from feedback")
-    left.legend(loc="lower right")
-    for j, m in enumerate(models):
-        right.scatter(costs[test, j].mean() * 1000, scores[test, j].mean(), color="tab:blue")
-        right.annotate(m.split("/")[-1], (costs[test, j].mean() * 1000, scores[test, j].mean()),
+    run = lambda u: np.cumsum(u) / n * 1000  # noqa: E731
+    left.plot(n, run(_utility(traces["eagle"], wtp)), lw=2.2, color="tab:red",
+              label="Eagle (LangChain chain)")
+    left.plot(n, run(_utility(traces["greedy"], wtp)), lw=1.3, color="tab:purple",
+              label="greedy Eagle (no exploration)")
+    left.plot(n, run(ref.fixed_utility), ls="--", color="black",
+              label=f"best single model: {s.models[ref.fixed_model].split('/')[-1]}")
+    left.plot(n, run(ref.oracle_utility), ls=":", color="grey", label="oracle")
+    if prep.scenario.warm:
+        left.axvline(prep.scenario.warm, color="grey", lw=0.8)
+    left.set(xlabel="prompts served", ylabel="running mean utility ×1000 (grade·λ − USD)",
+             title=f"Learning from the served answer's grade only (λ = {wtp:.4f})")
+    left.legend(loc="lower right", fontsize=8)
+    for j, m in enumerate(s.models):
+        right.scatter(s.costs[:, j].mean() * 1000, s.grades[:, j].mean(), color="tab:blue")
+        right.annotate(m.split("/")[-1], (s.costs[:, j].mean() * 1000, s.grades[:, j].mean()),
                        fontsize=7, xytext=(3, 3), textcoords="offset points")
-    right.plot([r[2] * 1000 for r in sweep], [r[1] for r in sweep], "o-", color="tab:orange",
-               label="Eagle router, willingness to pay λ swept", zorder=2)
-    right.scatter(costs[test, chosen].mean() * 1000, scores[test, chosen].mean(), marker="*",
-                  s=250, color="tab:red", label="Eagle router (quality only)", zorder=3)
-    right.set(xscale="log", xlabel="USD per 1k calls (log)", ylabel="accuracy",
-              title=f"Quality vs cost on {len(test)} RouterBench test prompts")
-    right.legend(loc="lower right")
+    for key, color, label in (("eagle", "tab:red", "Eagle"), ("greedy", "tab:purple", "greedy Eagle")):
+        tr = traces[key]
+        right.scatter(tr.cost.mean() * 1000, tr.grade.mean(), marker="*", s=250, color=color,
+                      label=label, zorder=3)
+    right.set(xscale="log", xlabel="USD per 1k requests (log)", ylabel="mean grade",
+              title=f"Quality vs cost over the {len(s)} served prompts")
+    right.legend(loc="upper left")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

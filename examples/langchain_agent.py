@@ -3,7 +3,9 @@
 ``create_agent`` with tools; ``ModelRouterMiddleware(classifier=EagleDecisionModel(eagle))`` routes
 each run's latest human message to one of two chat models from the feedback Eagle has learned (no
 LLM call to classify), keeps that model for every tool-calling step of the run, and the user's
-thumbs on the run go back to the engine by the agent's run id. Last, the same agent with the router
+verdict on the run (the served answer beat the other model's, or lost to it) goes back to the
+engine by the agent's run id (``thumbs=`` works too; a thumb moves only the rated model, by a
+larger step while it is little rated, docs/METHOD.md). Last, the same agent with the router
 itself as its model (``EagleChatModel``), for comparison.
 
 The two chat models are offline fakes that call tools deterministically (``ToolFakeChat`` from
@@ -25,7 +27,7 @@ from langchain.agents import create_agent
 from langchain.agents.middleware import ModelChoice, ModelRouterMiddleware
 from langchain_core.tools import tool
 
-from eagle_core import Eagle
+from eagle_core import Eagle, EagleConfig
 from eagle_langchain import EagleChatModel, EagleDecisionModel, EagleFeedbackHandler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit_tests" / "langchain"))
@@ -90,7 +92,10 @@ def run(agent: Any, handler: EagleFeedbackHandler, question: str, **config: Any)
 
 def main(embedder: Any = None) -> dict[str, Any]:
     """Run the demo; ``embedder`` defaults to the bundled MiniLM (tests pass theirs)."""
-    eagle = Eagle(models={"big": 0.01, "small": 0.0005}, embedder=embedder)  # USD/call, in memory
+    # USD/call, in memory; explore=False serves the ranking's choice so this demo prints the same
+    # routes every run (in production leave exploration on: it tries uncertain models now and then)
+    eagle = Eagle(models={"big": 0.01, "small": 0.0005}, embedder=embedder,
+                  config=EagleConfig(explore=False))
     agent = build(eagle)
     handler = EagleFeedbackHandler(eagle)
 
@@ -107,7 +112,10 @@ def main(embedder: Any = None) -> dict[str, Any]:
     for question in NEW:
         done = run(agent, handler, question)
         wanted = "big" if "multiply" in question else "small"
-        handler.record_feedback(done["run_id"], thumbs=done["route"].choice == wanted)
+        chosen = done["route"].choice  # a comparison: the chosen model's answer beat the other's, or not
+        other = "small" if chosen == "big" else "big"
+        verdict = {"worse": other} if chosen == wanted else {"better": other}
+        handler.record_feedback(done["run_id"], **verdict)
         runs.append(done)
 
     print("\nA word problem with a budget of $0.001 per call (config['configurable']):")
@@ -125,7 +133,7 @@ def main(embedder: Any = None) -> dict[str, Any]:
                                        config={"run_id": run_id, "callbacks": [handler]})
         answered = [m.response_metadata["eagle"]["model"] for m in state["messages"] if m.type == "ai"]
         print(f"{question[:48]!r:52} -> {answered} ({state['messages'][-1].content!r})")
-        handler.record_feedback(run_id, thumbs=True)
+        handler.record_feedback(run_id, worse="small" if answered[0] == "big" else "big")  # it won
         routed.append(answered)
     print(f"\nGlobal ratings: { {m: round(r, 1) for m, r in eagle.ratings.items()} }, "
           f"{eagle.n_feedback} feedback events")

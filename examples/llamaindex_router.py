@@ -101,11 +101,7 @@ def main(embedder: Any = None) -> dict[str, list[str]]:
             picks[f"round {round_no}"].append(chosen.choice)
             ok = grade(question, str(response))
             print(f"{chosen.choice:>8} | {'right' if ok else 'WRONG'} | {question}")
-            if ok:
-                selector.record_feedback(response, thumbs=True)
-            else:  # the other engine would have answered better
-                selector.record_feedback(response, better="precise" if chosen.choice == "cheap"
-                                         else "cheap")
+            selector.record_feedback(response, thumbs=ok)  # the user rates the answer served
 
     print("\n== unseen questions ==")
     picks["unseen"] = []

@@ -30,7 +30,7 @@ from eagle_core.evaluation._protocol import (
     evaluate_dataset,
     evaluate_subset,
 )
-from eagle_core.evaluation._votes import evaluate_votes
+from eagle_core.evaluation._votes import JudgeSelectionError, evaluate_votes, select_judges
 
 __all__ = [
     "BASELINES",
@@ -42,6 +42,7 @@ __all__ = [
     "DatasetResult",
     "EagleParams",
     "EngineEagleRouter",
+    "JudgeSelectionError",
     "KNNRouter",
     "LinearSVRRouter",
     "MLPRouter",
@@ -62,5 +63,6 @@ __all__ = [
     "evaluate_votes",
     "qnc",
     "run_bench",
+    "select_judges",
     "simulate_online",
 ]

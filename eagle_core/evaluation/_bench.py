@@ -98,6 +98,7 @@ def run_bench(
     extensions: Sequence[Any] = (),
     extension_args: Any = None,
     eagle_overrides: dict[str, Any] | None = None,
+    judges: tuple[str, ...] | None = ("human",),
 ) -> dict[str, Any]:
     """Run the protocol (and online/votes simulations) and write results.json/.md and plots."""
     from eagle_core.evaluation._eagle_router import eagle_configs, engine_available
@@ -123,6 +124,11 @@ def run_bench(
         lim = _limit_for(name, limit)
         limits[name] = lim
         loaded[name] = load_dataset(folder).sample_per_subset(lim, seed=seed)
+    vote_sets = [n for n, ds in loaded.items() if ds.votes]
+    if votes and vote_sets:  # a judge selection matching no vote fails now, not after the run
+        from eagle_core.evaluation._votes import select_judges
+
+        select_judges(loaded[vote_sets[0]].votes, judges, vote_sets[0])
     embeddings = {n: embedder(list(ds.prompts)) for n, ds in loaded.items()}
 
     results: dict[str, Any] = {}
@@ -153,10 +159,9 @@ def run_bench(
             plot_files += _plots(res, out, name)
     if score_sets and online:
         results["online_summary"] = _online_summary(results["online"])
-    vote_sets = [n for n, ds in loaded.items() if ds.votes]
     if votes and vote_sets:
         cfg = eagle_configs(eagle_overrides)["eagle"] if engine_available() else None
-        results["votes"] = evaluate_votes(loaded[vote_sets[0]], embedder, cfg)
+        results["votes"] = evaluate_votes(loaded[vote_sets[0]], embedder, cfg, judges=judges)
         results["votes"]["dataset"] = vote_sets[0]
     results["config"] = _run_config(folders, limits, routers, embedder, seed, eagle_overrides)
     results["plots"] = plot_files

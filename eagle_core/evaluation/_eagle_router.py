@@ -105,14 +105,17 @@ class EngineEagleRouter(Router):
         col = {name: j for j, name in enumerate(self._models)}
         q = np.zeros((len(prompts), len(self._models)))
         for i, p in enumerate(prompts):
-            for ms in self._eagle.route(p).ranking:
+            for ms in self._eagle.route(p, explore=False).ranking:
                 q[i, col[ms.model]] = ms.normalized
         return q
 
 
 def _numpy_params(config: Any) -> EagleParams:
     fields = EagleParams.__dataclass_fields__
-    return EagleParams(**{f: getattr(config, f) for f in fields if hasattr(config, f)})
+    params = {f: getattr(config, f) for f in fields if hasattr(config, f)}
+    if params.get("normalization") == "auto":  # full-information logs hold no rated answers
+        params["normalization"] = "minmax"
+    return EagleParams(**params)
 
 
 def _validated_defaults() -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """Human-vote prediction: fit Eagle on the votes of some prompts, predict held-out human winners.
 
-Prompts are split 70/30 with the protocol's seeded split. The engine ingests the training
-prompts' votes (``judges`` selects whose verdicts are feedback; human only by default) in file
-order; for each held-out *human* vote (a vs b on prompt x) the predicted probability that a
-wins is the ELO expectation E(R_a − R_b) with R = the global ratings ("global") or the combined
-Eagle score for x ("eagle"). Ties are excluded from both metrics (their count is reported).
+Prompts are split 70/30 with the protocol's seeded split. ``judges`` selects whose votes count
+(``("human",)`` by default, ``None`` for every judge): the engine ingests the selected judges'
+votes on the training prompts in file order; for each of their held-out votes (a vs b on prompt
+x) the predicted probability that a wins is the ELO expectation E(R_a − R_b) with R = the global
+ratings ("global") or the combined Eagle score for x ("eagle"). Ties are excluded from both
+metrics (their count is reported). A selection that matches no vote is an error naming the
+judges the file holds (a per-person file, ``author_3``, ``expert_0``..., has no ``human``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,30 @@ from typing import Any
 
 import numpy as np
 
-from eagle_core.datasets import RoutingDataset
+from eagle_core._errors import EagleError
+from eagle_core.datasets import RoutingDataset, Vote
 
-__all__ = ["evaluate_votes"]
+__all__ = ["JudgeSelectionError", "evaluate_votes", "select_judges"]
+
+
+class JudgeSelectionError(EagleError, ValueError):
+    """``judges`` selects no vote of the votes file (the message lists the judges it holds)."""
+
+
+def select_judges(votes: tuple[Vote, ...], judges: tuple[str, ...] | None, name: str = "votes") -> list[Vote]:
+    """The votes whose judge is in ``judges`` (every vote for ``None``); raises
+    :class:`JudgeSelectionError` when that leaves none."""
+    if judges is not None and not judges:
+        raise JudgeSelectionError(f"judges must name at least one judge, or be None for all; got {judges!r}")
+    kept = [v for v in votes if judges is None or v.judge in judges]
+    if not kept:
+        held = sorted({v.judge for v in votes})
+        raise JudgeSelectionError(
+            f"judges {list(judges or ())} select no vote of {name!r}; its votes.csv holds the judges "
+            f"{held}: pass some of those (eagle bench --judges {' '.join(held[:3])} ...; --judges all "
+            "for every judge)"
+        )
+    return kept
 
 
 def _expected(ra: float, rb: float) -> float:
@@ -29,7 +52,7 @@ def evaluate_votes(
     embedder: Any,
     config: Any = None,
     *,
-    judges: tuple[str, ...] = ("human",),
+    judges: tuple[str, ...] | None = ("human",),
     seed: int = 42,
     train_frac: float = 0.7,
 ) -> dict[str, Any]:
@@ -38,11 +61,12 @@ def evaluate_votes(
 
     if not ds.votes:
         raise ValueError(f"dataset {ds.name!r} has no votes.csv; nothing to evaluate")
+    votes = select_judges(ds.votes, judges, ds.name)
     train, test = ds.split(seed=seed, train_frac=train_frac)
     train_ids = {ds.prompt_ids[i] for i in train}
     test_ids = {ds.prompt_ids[i] for i in test}
     text = dict(zip(ds.prompt_ids, ds.prompts, strict=True))
-    models = sorted({m for v in ds.votes for m in (v.model_a, v.model_b)})
+    models = sorted({m for v in votes for m in (v.model_a, v.model_b)})
     eagle = Eagle(
         models={m: None for m in models},
         collection=f"votes-{uuid.uuid4().hex[:12]}",
@@ -50,8 +74,8 @@ def evaluate_votes(
         config=config,
     )
     items = []
-    for v in ds.votes:
-        if v.prompt_id not in train_ids or (judges and v.judge not in judges):
+    for v in votes:
+        if v.prompt_id not in train_ids:
             continue
         if v.winner == "tie":
             items.append({"query": text[v.prompt_id], "winner": v.model_a, "loser": v.model_b,
@@ -62,12 +86,12 @@ def evaluate_votes(
     eagle.record_many(items, progress=False)
     ratings: dict[str, dict[str, tuple[float, float]]] = {}
     for pid in sorted(test_ids):
-        d = eagle.route(text[pid])
+        d = eagle.route(text[pid], explore=False)
         ratings[pid] = {s.model: (s.global_rating, s.combined) for s in d.ranking}
     probs: dict[str, list[float]] = {"global": [], "eagle": []}
     n_ties = 0
-    for v in ds.votes:
-        if v.prompt_id not in test_ids or v.judge != "human":
+    for v in votes:
+        if v.prompt_id not in test_ids:
             continue
         if v.winner == "tie":
             n_ties += 1
@@ -89,6 +113,6 @@ def evaluate_votes(
         n_test_ties_excluded=n_ties,
         n_train_prompts=len(train_ids),
         n_test_prompts=len(test_ids),
-        judges=list(judges),
+        judges=sorted({v.judge for v in votes}) if judges is None else list(judges),
     )
     return out

@@ -176,13 +176,17 @@ def raw_log(client: Any, collection: str) -> list[dict[str, Any]]:
 
 
 def reference_ratings(client: Any, collection: str, config: Any = None) -> dict[str, float]:
-    """Global ELO from a replay of the raw log (only the control event ``models`` is expected),
-    computed here independently of the engine's replay code path, with ``config``'s K and draws."""
+    """Global ratings from a replay of the raw log (only the control event ``models`` is expected),
+    computed here independently of the engine's replay code path, with ``config``'s K and draws:
+    pairwise matches by sequential ELO, rated answers (against par, ``""``) by the Glicko step with
+    each model's evidence (the maths of :mod:`eagle_core._glicko`)."""
     from eagle_core import EagleConfig
     from eagle_core._elo import replay
+    from eagle_core._glicko import PAR, Evidence
 
     config = config or EagleConfig()
     k, initial, draw = config.effective_global_k, config.initial_rating, config.draw_score
+    evidence, now = Evidence(config.rd_initial, config.half_life), 0
 
     ratings: dict[str, float] = {}
     for row in raw_log(client, collection):
@@ -192,7 +196,14 @@ def reference_ratings(client: Any, collection: str, config: Any = None) -> dict[
         assert row["kind"] in ("comparison", "scores", "thumbs"), row["kind"]
         pairs = [(a, b, draw if d else s, w) for a, b, s, w, d in row["pairs"]
                  if not (d and draw is None)]
-        replay(ratings, pairs, k)
+        if any(b == PAR for _a, b, _s, _w in pairs):
+            for a, _b, s, w in pairs:
+                evidence.rate(ratings, a, s, initial, w, now)
+        else:
+            replay(ratings, pairs, k)
+            for a, b, _s, w in pairs:
+                evidence.pair(a, b, w * (1.0 / max(1, len(ratings) - 1)), now)
+        now += 1
     return ratings
 
 

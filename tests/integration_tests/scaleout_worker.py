@@ -49,7 +49,7 @@ def probe(eagle: Eagle, spec: dict[str, Any]) -> None:
     append_line(fd, json.dumps({"ready": True}))
     deadline = time.monotonic() + spec["timeout"]
     while time.monotonic() < deadline:
-        decision = eagle.route(spec["probe"])
+        decision = eagle.route(spec["probe"], explore=False)  # observe the ranking
         append_line(fd, json.dumps({"t": time.time(), "model": decision.model, "n": eagle.n_feedback}))
         if decision.model == spec["target"]:
             break

@@ -59,11 +59,28 @@ def test_chain_answers_with_the_routed_models_recording_and_learns_from_grades(
 def test_demo_runs_on_a_small_subset(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     demo = _example("demo")
     plot = tmp_path / "demo.png"
-    assert demo.main(["--train", "60", "--test", "30", "--every", "15", "--plot", str(plot)]) == 0
+    assert demo.main(["--steps", "60", "--warm", "5", "--plot", str(plot)]) == 0
     out = capsys.readouterr().out
-    assert "=>Eagle router (LangChain)" in out and "after 30 test prompts" in out
-    assert "automatic pairwise judgements recorded" in out
+    assert "Eagle (LangChain chain, served-answer feedback)" in out and "best single model" in out
+    assert "Explored answers" in out and "of 60; 5 prompts had every grade, 55 only the served one" in out
+    assert "from one model" in out or "No single model reaches" in out
     assert plot.stat().st_size > 10_000
+
+
+@pytest.mark.data
+def test_demo_counts_feedback_as_production_does(data_dir: Path) -> None:
+    """The chain router is told the served answer's grade only (the harness's partial feedback)."""
+    from eagle_core.evaluation import CachedEmbedder
+    from eagle_core.replay import SCENARIOS, build_stream, prepare, replay
+
+    demo = _example("demo")
+    ds = load_dataset("routerbench", data_dir).sample_per_subset(10, seed=0)
+    embedder = CachedEmbedder(progress=False)
+    prep = prepare(build_stream(ds, embedder(list(ds.prompts)), seed=0), SCENARIOS["cold"], wtp=0.0228)
+    router = demo.make_eagle_router(ds, embedder)
+    trace = replay(router, prep, seed=0)
+    assert router.eagle.n_feedback == len(ds) == len(trace.chosen)
+    assert not any(router.runs.values())  # every served answer's run got its grade
 
 
 @pytest.mark.data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 import pytest
 
@@ -76,14 +77,16 @@ def test_draws_can_be_dropped(make_eagle) -> None:
     assert eagle.n_comparisons == 0
 
 
-def test_thumbs_become_weighted_matches_against_every_other_model(make_eagle) -> None:
+def test_a_thumb_is_a_glicko_match_against_par_that_moves_only_the_rated_model(make_eagle) -> None:
     eagle = make_eagle({"a": 1.0, "b": 1.0, "c": 1.0}, config=EagleConfig.paper())
     eagle.record_thumbs("q", "a", up=True)
-    # two matches a-b, a-c with S=1 and weight 1/2: +8 each from equal ratings
-    assert eagle.ratings["a"] == pytest.approx(1500 + 8 + 32 * 0.5 * (1 - 1 / (1 + 10 ** (-8 / 400))))
-    assert eagle.ratings["b"] == pytest.approx(1492.0)
+    # E = 0.5 against par (1500), RD 350: RD'^2 = 1/(1/350^2 + 0.25/s^2), step RD'^2/s * (1 - 0.5)
+    s = 400 / math.log(10)
+    rd2 = 1 / (1 / 350**2 + 0.25 / s**2)
+    assert eagle.ratings["a"] == pytest.approx(1500 + rd2 / s * 0.5)
+    assert eagle.ratings["b"] == eagle.ratings["c"] == 1500.0
     eagle.record_thumbs("q", "c", up=False)
-    assert eagle.ratings["c"] < 1500
+    assert eagle.ratings["c"] < 1500 and eagle.ratings["b"] == 1500.0
 
 
 def test_replay_equals_incremental(make_eagle) -> None:
@@ -158,10 +161,12 @@ def test_feedback_by_decision_id(make_eagle) -> None:
     d = eagle.route("Explain recursion.")
     eagle.record_feedback(d.decision_id, thumbs="down")
     assert eagle.ratings[d.model] < 1500
+    assert all(r == 1500 for m, r in eagle.ratings.items() if m != d.model)  # not rated: unmoved
     d2 = eagle.route("Explain recursion.")
     assert d2.model != d.model  # the thumb down changed the choice
+    before = eagle.ratings
     eagle.record_feedback(d2.decision_id, better=d.model)
-    assert eagle.ratings[d.model] > eagle.ratings[d2.model]
+    assert eagle.ratings[d.model] > before[d.model] and eagle.ratings[d2.model] < before[d2.model]
     assert eagle.decision(d2.decision_id) is d2
     assert eagle.n_feedback == 2
 

@@ -60,3 +60,62 @@ def test_rolling_back_leaves_a_published_view_unchanged_and_replays_to_the_same_
         timeline.track(e, state)
         state.apply(e)
     assert state.ratings == dict(view.ratings) and state.by_query == dict(view.by_query)
+
+
+def test_ignored_feedback_adds_no_match_ages_and_a_rollback_trims_ages_with_the_matches() -> None:
+    state = RatingState(EagleConfig())
+    timeline = Timeline(state)
+    vote = (("a", "b", 1.0, 1.0, False),)
+    events = [MODELS,
+              _event(1, "comparison", qkey="q1", pairs=vote, source="s"),
+              _event(2, "comparison", qkey="q1", pairs=vote, source="s"),  # a duplicate: ignored
+              _event(3, "thumbs", qkey="q1", pairs=(("c", "", 1.0, 1.0, False),)),
+              _event(4, "comparison", qkey="q2", pairs=vote)]
+    for e in events:
+        timeline.track(e, state)
+        state.apply(e)
+    assert (state.n_events, state.clock) == (4, 3)  # the duplicate is logged but does not age the rest
+    assert len(state.by_query["q1"]) == len(state.born["q1"]) == 2 and state.born["q1"] == (0, 1)
+    view = state.view()
+    tail = timeline.rollback(state, events[2].order_key)
+    assert state.by_query.get("q1", ()) == state.born.get("q1", ()) == ()  # trimmed by the same count
+    assert view.born["q1"] == (0, 1)  # the published view keeps its own
+    for e in tail:
+        timeline.track(e, state)
+        state.apply(e)
+    assert state.born == dict(view.born) and state.by_query == dict(view.by_query)
+    assert state.clock == view.clock == 3
+
+
+def test_routing_caps_one_sources_weight_in_the_local_ratings() -> None:
+    """The online local step (Glicko ratings against par) replays the neighbourhood with each
+    stranger's matches scaled to ``source_local_budget`` units, as the pairwise replay did."""
+    from eagle_core._serving import local_scores, serve
+
+    def local_weak(defence: bool) -> tuple[float, float, float]:
+        config = EagleConfig(source_defence=defence)
+        state, seq = RatingState(config), 0
+        state.apply(_event(seq, "models", payload={"models": {"strong": 0.01, "weak": 0.01}}))
+        for q in range(10):
+            for model, up in (("strong", 1.0), ("weak", 0.0)):
+                seq += 1
+                state.apply(_event(seq, "thumbs", qkey=f"q{q}", pairs=((model, "", up, 1.0, False),)))
+            for i in range(6):  # a stranger: six different thumbs-up on "weak" on every query
+                seq += 1
+                state.apply(_event(seq, "thumbs", qkey=f"q{q}", source="mallory",
+                                   pairs=(("weak", "", 1.0 - i / 100, 1.0, False),)))
+        view = state.view()
+        keys = [f"q{q}" for q in range(10)]  # each query's feedback has two givers: no slot cap
+        decision = serve("x", None, view, [(k, 0.1) for k in keys], {"strong": 0.01, "weak": 0.01},
+                         ["strong", "weak"], config)
+        assert decision.n_neighbors == 10
+        served = next(s.local_rating for s in decision.ranking if s.model == "weak")
+        unbudgeted = local_scores(view, [view.by_query[k] for k in keys], [view.born[k] for k in keys],
+                                  config)[0]["weak"]
+        return served, unbudgeted, view.ratings["weak"]
+
+    served, unbudgeted, _ = local_weak(defence=False)
+    assert served == unbudgeted
+    served, unbudgeted, global_weak = local_weak(defence=True)
+    assert unbudgeted - global_weak > 100  # 60 units of thumbs-up would lift "weak" here...
+    assert served < global_weak < unbudgeted  # ...but count as 10: the operator's thumbs-down win

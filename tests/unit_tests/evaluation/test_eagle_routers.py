@@ -44,7 +44,8 @@ def test_shipped_defaults_are_the_second_round_winner() -> None:
     """Chosen on fresh validation folds by benchmarks/select_eagle.py (docs/BENCHMARKS.md)."""
     cfg = EagleConfig()
     assert (cfg.p, cfg.n_neighbors, cfg.k, cfg.global_k) == (0.6, 80, 2.0, 0.5)
-    assert (cfg.draw_score, cfg.normalization, cfg.local_order) == (None, "minmax", "farthest_first")
+    assert (cfg.draw_score, cfg.normalization, cfg.local_order) == (None, "auto", "farthest_first")
+    assert _numpy_params(cfg).normalization == "minmax"  # pairwise-only logs: auto is min-max
 
 
 def test_global_ratings_favour_the_better_model(synthetic) -> None:

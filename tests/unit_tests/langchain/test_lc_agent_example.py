@@ -23,5 +23,5 @@ def test_agent_example_runs(embedder: Any, capsys: Any) -> None:
     assert [m.type for m in out["runs"][1]["messages"]] == ["human", "ai"]  # chit-chat: one step
     assert out["cheap"]["route"].choice == "small"  # the per-call budget excludes big
     assert out["routed"] == [["big", "big"], ["small"]]  # EagleChatModel: one model per turn
-    assert out["eagle"].n_feedback == 48 + 4 + 2  # past comparisons + one thumb per rated run
+    assert out["eagle"].n_feedback == 48 + 4 + 2  # past comparisons + one verdict per rated run
     assert "After 48 past comparisons" in capsys.readouterr().out

@@ -15,7 +15,14 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
 from lc_fakes import Recorder, fake_chat
 
-from eagle_core import ConfigError, Eagle, InvalidQueryError, UnknownDecisionError, UnknownModelError
+from eagle_core import (
+    ConfigError,
+    Eagle,
+    EagleConfig,
+    InvalidQueryError,
+    UnknownDecisionError,
+    UnknownModelError,
+)
 from eagle_langchain import EagleRouter
 
 PROMPT = ChatPromptTemplate.from_messages([("system", "Be brief."), ("human", "{question}")])
@@ -197,7 +204,7 @@ def test_force_a_model_per_call(router: EagleRouter) -> None:
 
 
 def test_cost_options_reach_the_engine(make_eagle: Callable[..., Eagle], two_models: dict) -> None:
-    eagle = make_eagle({"strong": 0.01, "cheap": 0.001})
+    eagle = make_eagle({"strong": 0.01, "cheap": 0.001}, config=EagleConfig(explore=False))  # ranking
     eagle.record_comparison("warm up", winner="strong", loser="cheap")
     router = EagleRouter(models=two_models, eagle=eagle)
     assert router.invoke("pick one").content.startswith("strong")  # quality only

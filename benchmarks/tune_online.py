@@ -1,0 +1,88 @@
+"""Choose the online settings of EagleConfig on validation streams (never the test split).
+
+Streams are built from the *training* 70% of each dataset (``RoutingDataset.split(42)``; the
+replay's own reports may use every prompt, the choice here saw only training prompts). Every
+candidate is replayed through the in-memory twin (``EagleOnlineRouter``: the engine's fold and
+routing step) in the scenarios of ``eagle replay`` and scored by the mean over scenarios of the
+best-fixed->oracle headroom captured.
+
+    python benchmarks/tune_online.py --length 1000 --seeds 3 --out bench-out/tune-online
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from eagle_core import EagleConfig
+from eagle_core.datasets import load_dataset
+from eagle_core.evaluation import CachedEmbedder
+from eagle_core.replay import EagleOnlineRouter, run_replay
+
+logger = logging.getLogger(__name__)
+
+GRID = {
+    "explore_scale": [0.3, 0.5, 1.0],
+    "rd_local": [50.0, 100.0, 200.0],
+    "max_explore_share": [0.1, 0.2],
+    "half_life": [300.0, 1000.0],
+}
+
+
+def validation_data(root: Path, names: list[str]) -> list:
+    emb = CachedEmbedder(progress=False)
+    out = []
+    for name in names:
+        ds = load_dataset(root / name)
+        train, _ = ds.split(42)
+        ds = ds.select(train)
+        out.append((ds, emb(list(ds.prompts))))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--datasets", nargs="+", default=["routerbench", "arena_bench"])
+    ap.add_argument("--scenarios", nargs="+", default=["cold", "warm", "sparse", "drift", "newcomer",
+                                                        "budget"])
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--length", type=int, default=1000)
+    ap.add_argument("--grid", nargs="*", default=None,
+                    help="candidates as key=value,key=value (default: the product of GRID)")
+    ap.add_argument("--out", type=Path, default=Path("bench-out/tune-online"))
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    data = validation_data(args.data, args.datasets)
+    if args.grid:
+        candidates = [dict(kv.split("=") for kv in spec.split(",")) for spec in args.grid]
+        candidates = [{k: (None if v == "None" else type(getattr(EagleConfig(), k) or 1.0)(v))
+                       for k, v in c.items()} for c in candidates]
+    else:
+        candidates = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for cand in candidates:
+        cfg = EagleConfig().replace(**cand)
+        routers = {"eagle_online": lambda ctx, cfg=cfg: EagleOnlineRouter(cfg)}
+        res = run_replay(data, scenarios=args.scenarios, seeds=args.seeds, routers=routers,
+                         length=args.length, progress=False)
+        per = {}
+        for ds_name, entry in res["datasets"].items():
+            for sc, block in entry["scenarios"].items():
+                per[f"{ds_name}/{sc}"] = block["routers"]["eagle_online"]["headroom"]["mean"]
+        score = float(np.mean(list(per.values())))
+        rows.append({"config": cand, "score": score, "per": per})
+        print(f"{score:+.3f} {cand} " + " ".join(f"{k}={v:+.2f}" for k, v in per.items()), flush=True)
+    rows.sort(key=lambda r: -r["score"])
+    (args.out / "tune_online.json").write_text(json.dumps(rows, indent=1))
+    print("best:", rows[0]["config"], f"{rows[0]['score']:+.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Exploration: which model to *serve* when the best estimate might be wrong.
+
+The deterministic ranking (``RouteDecision.ranking``) orders models by their combined rating. For
+serving, each model's combined rating has a deviation (:mod:`eagle_core._glicko`: how much evidence
+its global rating and this query's neighbourhood hold); Thompson sampling draws a plausible rating
+from N(combined, (scale * deviation)^2) per model and applies the same cost rule to the draws (UCB
+adds ``scale * deviation`` instead). A model that is rarely tried near this query has a wide
+deviation, so it is sometimes served where it might win; as evidence accumulates the draws agree
+with the ranking and exploration fades. Bounds: at most ``max_explore_share`` of the routes may
+differ from the ranking's choice, and the draws see only the candidates the budget allows.
+
+Newcomers (models added at run time) get a burn-in: up to ``burn_in`` forced tries until they have
+that many rated answers. With a UniRoute prior (a labelled set) a try is only forced where the
+prior leaves the newcomer a chance to win (its prior rating is within ``rd_local`` of the leader's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from eagle_core._config import EagleConfig
+
+__all__ = ["Exploration", "explore"]
+
+
+class Exploration:
+    """The serving side's random state and counters (in memory, per engine; not in the log).
+
+    Args:
+        seed: seed of the sampler (``None`` = fresh entropy).
+    """
+
+    def __init__(self, seed: int | None) -> None:
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.routes = 0
+        self.explored = 0
+        self.forced: dict[str, int] = {}
+
+    @property
+    def share(self) -> float:
+        """Share of explore-enabled routes that served something other than the ranking's choice."""
+        return self.explored / self.routes if self.routes else 0.0
+
+
+def explore(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, float],
+            pool: Sequence[str], config: EagleConfig, state: Exploration, *,
+            decide: Callable[[Mapping[str, float]], str],
+            newcomers: Mapping[str, int], has_prior: Callable[[str], bool]) -> tuple[str, bool]:
+    """The model to serve and whether it was explored.
+
+    ``greedy``: the ranking's choice among ``pool``; ``decide(ratings)`` applies the cost rule to
+    other ratings; ``newcomers``: models added at run time -> their rated answers so far.
+    """
+    z = state.rng.standard_normal(len(pool))  # drawn on every route: one sequence per seed
+    state.routes += 1
+    forced = _burn_in(greedy, combined, deviation, pool, config, state, newcomers, has_prior)
+    if forced is not None:
+        state.forced[forced] = state.forced.get(forced, 0) + 1
+        state.explored += 1
+        return forced, True
+    if state.explored + 1 > config.max_explore_share * state.routes:
+        return greedy, False
+    scale = config.explore_scale
+    if config.exploration == "ucb":
+        drawn = {m: combined[m] + scale * deviation[m] for m in pool}
+    else:
+        drawn = {m: combined[m] + scale * deviation[m] * float(zi) for m, zi in zip(pool, z, strict=True)}
+    choice = decide(drawn)
+    if choice == greedy:
+        return greedy, False
+    state.explored += 1
+    return choice, True
+
+
+def _burn_in(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, float],
+             pool: Sequence[str], config: EagleConfig, state: Exploration,
+             newcomers: Mapping[str, int], has_prior: Callable[[str], bool]) -> str | None:
+    for model, rated in newcomers.items():
+        if model not in pool or model == greedy:
+            continue
+        if rated >= config.burn_in or state.forced.get(model, 0) >= config.burn_in:
+            continue
+        if has_prior(model) and combined[model] + config.rd_local < combined[greedy]:
+            continue
+        return model
+    return None

@@ -1,0 +1,139 @@
+"""Ratings with a deviation: what one rated answer means in ELO terms, and how sure we are.
+
+A single rated answer (a thumb, or a score in [0, 1] on the model that served) is a *match against a
+virtual opponent*, :data:`PAR`, whose rating is fixed at ``initial_rating``: the grade is the score S
+of the served model in that match, and only the served model moves. Under the Bradley-Terry model
+ELO assumes, ``R_m - par = SCALE * logit(p_m)`` where p_m is the chance that m's answer is rated good,
+so a rating is the log-odds of a good answer on the 400-point scale; pairwise matches between 0/1
+grades (draws dropped) measure the same differences, ``R_a - R_b = SCALE*(logit p_a - logit p_b)``,
+so both kinds of feedback move one scale. Models that were not rated do not move.
+
+Each model also carries *evidence* (Glicko's information, the inverse of the squared deviation):
+every match adds ``w*E*(1-E)/SCALE^2``; it halves every ``half_life`` events, so a model nobody rates
+grows uncertain again. A rated answer moves the rating by the Glicko step ``RD^2/SCALE * (S - E)``:
+large while a model is unknown, small once it is well measured, larger again once it is stale.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from eagle_core._elo import Pair
+
+__all__ = ["PAR", "SCALE", "Evidence", "decay", "glicko_step", "local_posterior"]
+
+PAR = ""
+"""Name of the virtual opponent of a single rated answer (no model can have an empty name)."""
+SCALE = 400.0 / math.log(10.0)
+"""Rating points per unit of log-odds (about 173.7)."""
+_PAIR_INFO = 0.25 / SCALE**2
+"""Information of one match at E = 0.5 (the most informative outcome)."""
+
+
+def decay(age: float, half_life: float | None) -> float:
+    """Weight of evidence ``age`` events old: 2^(-age / half_life); 1 without forgetting."""
+    if half_life is None or age <= 0:
+        return 1.0
+    return 0.5 ** (age / half_life)
+
+
+def glicko_step(rating: float, rd2: float, s: float, par: float, w: float) -> tuple[float, float]:
+    """One rated answer against an opponent of fixed rating ``par`` (Glicko with RD_opp = 0), with
+    weight ``w``: returns the new rating and squared deviation."""
+    e = 1.0 / (1.0 + 10.0 ** ((par - rating) / 400.0))
+    rd2 = 1.0 / (1.0 / rd2 + w * e * (1.0 - e) / SCALE**2)
+    return rating + rd2 * w / SCALE * (s - e), rd2
+
+
+class Evidence:
+    """Per-model information, decaying with a half-life in events (a pure fold; no I/O).
+
+    Args:
+        rd_initial: deviation of a model with no evidence (Glicko's 350).
+        half_life: events after which evidence counts half; ``None`` = never forgotten.
+    """
+
+    def __init__(self, rd_initial: float, half_life: float | None) -> None:
+        self.rd_initial = rd_initial
+        self.half_life = half_life
+        self._info: dict[str, float] = {}
+        self._at: dict[str, int] = {}
+
+    def copy(self) -> Evidence:
+        other = Evidence(self.rd_initial, self.half_life)
+        other._info, other._at = dict(self._info), dict(self._at)
+        return other
+
+    def info(self, model: str, now: int) -> float:
+        """Information about ``model`` at event ``now`` (after forgetting)."""
+        return self._info.get(model, 0.0) * decay(now - self._at.get(model, now), self.half_life)
+
+    def add(self, model: str, amount: float, now: int) -> None:
+        self._info[model] = self.info(model, now) + amount
+        self._at[model] = now
+
+    def forget(self, model: str) -> None:
+        self._info.pop(model, None)
+        self._at.pop(model, None)
+
+    def rd2(self, model: str, now: int) -> float:
+        """Squared deviation: 1 / (1/RD0^2 + information)."""
+        return 1.0 / (1.0 / self.rd_initial**2 + self.info(model, now))
+
+    def rate(self, ratings: dict[str, float], model: str, s: float, par: float, w: float,
+             now: int) -> None:
+        """Fold a rated answer on ``model`` into ``ratings`` (in place) and into the evidence."""
+        rating = ratings.get(model)
+        if rating is None:
+            return
+        before = self.rd2(model, now)
+        ratings[model], after = glicko_step(rating, before, s, par, w)
+        self.add(model, 1.0 / after - 1.0 / before, now)
+
+    def pair(self, a: str, b: str, w: float, now: int) -> None:
+        """A pairwise match between ``a`` and ``b`` (rated by ELO elsewhere) is evidence for both."""
+        self.add(a, w * _PAIR_INFO, now)
+        self.add(b, w * _PAIR_INFO, now)
+
+
+def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],
+                    histories: Sequence[Sequence[Pair] | None], ages: Sequence[Sequence[int] | None],
+                    *, k: float, par: float, rd_local: float, half_life: float | None,
+                    pair_weight: float, farthest_first: bool) -> tuple[dict[str, float], dict[str, float]]:
+    """Local ratings and squared deviations for one query.
+
+    Starts from the global ratings with deviation ``sqrt(rd2 + rd_local^2)`` (how far a model's
+    rating in one neighbourhood may stray from its global rating) and replays the neighbours'
+    matches: pairwise ones by the paper's ELO step with K = ``k`` (unchanged, so a pairwise-only log
+    gives Eagle's local ratings exactly), rated answers against :data:`PAR` by the Glicko step,
+    weighted by their age (``half_life``). ``histories``/``ages`` are nearest first; ``ages[i][j]``
+    is how many events ago match ``histories[i][j]`` was recorded. ``pair_weight`` scales a pairwise
+    match's evidence (1/(M-1): one full set of scores is about one rated answer per model).
+    """
+    local = dict(ratings)
+    dev = {m: v + rd_local**2 for m, v in rd2.items()}
+    order = range(len(histories) - 1, -1, -1) if farthest_first else range(len(histories))
+    for i in order:
+        pairs = histories[i]
+        if not pairs:
+            continue
+        age = ages[i]
+        for j, (a, b, s, w) in enumerate(pairs):
+            ra = local.get(a)
+            if ra is None:
+                continue
+            wd = w * decay(age[j], half_life) if age is not None else w
+            if b == PAR:
+                local[a], dev[a] = glicko_step(ra, dev[a], s, par, wd)
+                continue
+            rb = local.get(b)
+            if rb is None:
+                continue
+            delta = k * w * (s - 1.0 / (1.0 + 10.0 ** ((rb - ra) / 400.0)))
+            local[a] = ra + delta
+            local[b] = rb - delta
+            info = wd * pair_weight * _PAIR_INFO
+            dev[a] = 1.0 / (1.0 / dev[a] + info)
+            dev[b] = 1.0 / (1.0 / dev[b] + info)
+    return local, dev

@@ -1,0 +1,228 @@
+"""The engine's online algorithm: one rated answer, exploration, forgetting, newcomers, pacing.
+
+Mechanisms are driven through the in-memory twin (``EagleOnlineRouter``: the engine's own fold and
+routing step with an exact neighbour search) on small synthetic streams; the public-API behaviour
+(``explore=False``, ``decision.explored``, ``target_cost_per_request``, untried models unmoved) on
+the real engine (Chroma EphemeralClient, bundled MiniLM).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eagle_core import ConfigError, EagleConfig
+from eagle_core._glicko import Evidence
+from eagle_core._pacing import BudgetPacer
+from eagle_core.replay import EagleOnlineRouter
+
+MODELS = ["weak", "mid", "strong"]
+
+
+def _stream(n: int, seed: int = 0, dim: int = 8) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, dim)).astype(np.float32)
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def _run(router: EagleOnlineRouter, X: np.ndarray, p_good, *, seed: int = 0,
+         costs=(0.001, 0.002, 0.004), wtp=None, target=None, on_step=None) -> np.ndarray:
+    """Serve X; the served model's answer is good with probability p_good(t)[model]."""
+    rng = np.random.default_rng(seed + 1)
+    router.start(MODELS, np.array(costs), wtp=wtp, target_cost=target, seed=seed)
+    chosen = []
+    for t, x in enumerate(X):
+        if on_step is not None:
+            on_step(t, router)
+        k = router.choose(x, f"prompt {t}")
+        chosen.append(k)
+        grade = float(rng.random() < p_good(t)[k])
+        router.learn(x, f"prompt {t}", k, grade, costs[k] if k < len(costs) else 0.0)
+    return np.array(chosen)
+
+
+def test_deviation_shrinks_with_evidence_and_grows_back_when_stale() -> None:
+    ev = Evidence(rd_initial=350.0, half_life=100.0)
+    ratings = {"a": 1500.0, "b": 1500.0}
+    before = ev.rd2("a", 0)
+    for t in range(50):
+        ev.rate(ratings, "a", 1.0, 1500.0, 1.0, t)
+    fresh = ev.rd2("a", 50)
+    assert fresh < before / 10
+    assert ev.rd2("a", 250) > 3 * fresh  # 200 events without a rating: two half-lives
+    assert ev.rd2("b", 50) == before and ratings["b"] == 1500.0  # never rated: unmoved, unknown
+
+
+def test_exploration_fades_as_evidence_accumulates() -> None:
+    router = EagleOnlineRouter(EagleConfig(max_explore_share=1.0, explore_scale=1.0))  # no cap
+    explored_at = []
+
+    def track(t, r) -> None:
+        explored_at.append(r.n_explored if t else 0)
+
+    _run(router, _stream(900), lambda t: (0.2, 0.5, 0.9), on_step=track)
+    per_third = np.diff([0, explored_at[300], explored_at[600], router.n_explored])
+    assert per_third[0] >= 8
+    assert per_third[2] <= per_third[0] / 2
+
+
+def test_explore_false_serves_the_ranking_choice_every_time() -> None:
+    greedy = EagleOnlineRouter(explore=False)
+    a = _run(greedy, _stream(300), lambda t: (0.2, 0.5, 0.9), seed=1)
+    b = _run(EagleOnlineRouter(explore=False), _stream(300), lambda t: (0.2, 0.5, 0.9), seed=1)
+    assert greedy.n_explored == 0
+    np.testing.assert_array_equal(a, b)
+    explorer = EagleOnlineRouter(EagleConfig(explore_scale=1.0))
+    _run(explorer, _stream(300), lambda t: (0.2, 0.5, 0.9), seed=1)
+    assert explorer.n_explored > 0
+
+
+def test_exploration_share_is_bounded() -> None:
+    router = EagleOnlineRouter(EagleConfig(max_explore_share=0.05, explore_scale=5.0))
+    _run(router, _stream(400), lambda t: (0.5, 0.5, 0.5))
+    assert 0 < router.n_explored <= 0.05 * 400 + 1
+
+
+def test_a_degraded_model_loses_traffic_and_wins_it_back() -> None:
+    def p_good(t):
+        return (0.3, 0.6, 0.2 if 400 <= t < 800 else 0.9)
+
+    chosen = _run(EagleOnlineRouter(), _stream(1200), p_good, seed=2)
+
+    def share(a, b):
+        return float((chosen[a:b] == 2).mean())
+
+    assert share(300, 400) > 0.6
+    assert share(600, 800) < share(300, 400) - 0.3
+    assert share(1100, 1200) > share(600, 800) + 0.3
+
+
+def test_pacing_keeps_average_cost_at_or_below_target() -> None:
+    costs = (0.001, 0.002, 0.004)
+    router = EagleOnlineRouter()
+    chosen = _run(router, _stream(600), lambda t: (0.2, 0.5, 0.9), costs=costs, target=0.002)
+    spent = np.array(costs)[chosen].mean()
+    assert spent <= 0.002 + 1e-12
+    assert spent > 0.0015  # the target is used, not just respected
+    quality = np.array([0.2, 0.5, 0.9])[chosen].mean()
+    assert quality >= 0.45  # about the best single model affordable (mid, 0.5 at the target)
+
+
+def test_pacer_prices_quality_by_spending_pressure() -> None:
+    over, under = BudgetPacer(target=1.0, rate=0.1), BudgetPacer(target=1.0, rate=0.1)
+    for _ in range(20):
+        over.observe(2.0)
+        under.observe(0.5)
+    assert over.willingness_to_pay(10.0, [1.0]) < 10.0 * 0.2  # overspending: quality dearer
+    assert under.willingness_to_pay(10.0, [1.0]) == 10.0  # a target never raises a caller's price
+    assert under.willingness_to_pay(None, [1.0, 3.0]) > 3.0  # quality-only: base = dearest cost
+    assert over.allowance() == 21.0 - 40.0  # the next request must be free to stay on target
+
+
+def test_newcomer_gets_a_bounded_burn_in_then_is_adopted() -> None:
+    def add(t, r) -> None:
+        if t == 200:
+            r.add_model("new", 0.002)
+
+    router = EagleOnlineRouter()
+    chosen = _run(router, _stream(700), lambda t: (0.2, 0.5, 0.6, 0.95), costs=(0.001, 0.002, 0.004),
+                  on_step=add)
+    forced = router._exploration.forced.get("new", 0)
+    assert 0 < forced <= EagleConfig().burn_in
+    assert (chosen[200:220] == 3).sum() >= 15  # tried at once
+    assert (chosen[500:] == 3).mean() > 0.6  # adopted on evidence
+
+
+def test_a_weak_newcomer_is_dropped_after_burn_in() -> None:
+    def add(t, r) -> None:
+        if t == 200:
+            r.add_model("bad", 0.002)
+
+    chosen = _run(EagleOnlineRouter(), _stream(600), lambda t: (0.2, 0.5, 0.9, 0.05),
+                  on_step=add)
+    assert (chosen[500:] == 3).mean() < 0.05
+
+
+def test_bad_online_settings_are_clear_errors() -> None:
+    with pytest.raises(ConfigError, match="max_explore_share"):
+        EagleConfig(max_explore_share=1.5)
+    with pytest.raises(ConfigError, match="half_life"):
+        EagleConfig(half_life=0)
+    with pytest.raises(ConfigError, match="burn_in"):
+        EagleConfig(burn_in=-1)
+    with pytest.raises(ConfigError, match="exploration"):
+        EagleConfig(exploration="greedy")  # type: ignore[arg-type]
+
+
+# -- the real engine --------------------------------------------------------------------------
+
+
+def test_a_rating_moves_only_the_served_model(make_eagle) -> None:
+    eagle = make_eagle({"a": 0.001, "b": 0.002, "c": 0.003}, config=EagleConfig(seed=0))
+    d = eagle.route("What is the capital of France?", explore=False)
+    eagle.record_feedback(d.decision_id, score=1.0)
+    after = eagle.ratings
+    assert after[d.model] > 1500.0
+    assert all(after[m] == 1500.0 for m in after if m != d.model)
+    eagle.record_feedback(d.decision_id, thumbs=False)
+    again = eagle.ratings
+    assert again[d.model] < after[d.model]
+    assert all(again[m] == 1500.0 for m in again if m != d.model)
+
+
+def test_route_explore_switch_and_decision_flag(make_eagle) -> None:
+    eagle = make_eagle({"a": 0.001, "b": 0.002, "c": 0.003},
+                       config=EagleConfig(seed=3, explore_scale=5.0, max_explore_share=1.0))
+    for i in range(12):
+        d = eagle.route(f"question number {i} about geography", explore=False)
+        assert not d.explored and d.model == d.ranking[0].model
+        eagle.record_feedback(d.decision_id, score=1.0 if d.model == "a" else 0.0)
+    served = [eagle.route(f"question number {i} about geography") for i in range(30)]
+    assert any(d.explored and d.model != d.ranking[0].model for d in served)
+    assert all(d.model == d.ranking[0].model for d in served if not d.explored)
+    with pytest.raises(ConfigError, match="explore"):
+        eagle.route("q", explore="yes")  # type: ignore[arg-type]
+
+
+def test_engine_target_cost_is_paced(make_eagle) -> None:
+    eagle = make_eagle({"cheap": 0.001, "dear": 0.01}, config=EagleConfig(seed=0),
+                       target_cost_per_request=0.003)
+    spent = []
+    for i in range(25):
+        d = eagle.route(f"please solve task {i}")
+        spent.append(d.chosen.cost)
+        eagle.record_feedback(d.decision_id, score=1.0 if d.model == "dear" else 0.2)
+    assert np.mean(spent) <= 0.003 + 1e-12
+    assert 0.01 in spent  # the dear model is served whenever the running average allows it
+    with pytest.raises(ConfigError, match="target_cost_per_request"):
+        make_eagle({"a": 0.1}, target_cost_per_request=-1.0)
+
+
+def test_twin_and_engine_serve_identically_with_real_minilm(make_eagle) -> None:
+    """The replay twin (exact numpy neighbours) and the engine (Chroma EphemeralClient, bundled
+    MiniLM) serve the same model at every step: exploration draws, burn-in and ratings included."""
+    topics = ["Sort a list of numbers in Python", "Write a haiku about the sea",
+              "What is the derivative of x^{n}", "Translate 'good morning' into French",
+              "Explain how a hash map works", "Summarise the causes of World War I"]
+    texts = [f"{topics[i % len(topics)]} (variant {i})" for i in range(48)]
+    costs = {"cheap": 0.001, "mid": 0.003, "dear": 0.01}
+    eagle = make_eagle(costs, config=EagleConfig(seed=7))
+    twin = EagleOnlineRouter()
+    twin.start(list(costs), np.array(list(costs.values())), wtp=0.05, target_cost=None, seed=7)
+    X = eagle.embed(texts)
+    models = list(costs)
+    served = []
+    for t, text in enumerate(texts):
+        if t == 24:
+            eagle.add_model("new", 0.002)
+            twin.add_model("new", 0.002)
+            models.append("new")
+        d = eagle.route(text, willingness_to_pay=0.05)
+        k = twin.choose(X[t], text)
+        assert models[k] == d.model, f"step {t}"
+        served.append(d.model)
+        grade = float((t * 7 + len(d.model)) % 3 != 0) if d.model != "cheap" else float(t % 4 == 0)
+        eagle.record_feedback(d.decision_id, score=grade)
+        twin.learn(X[t], text, k, grade, costs.get(d.model, 0.002))
+    assert twin.n_explored > 0 and "new" in served and len(set(served)) >= 3
+    assert twin.state.ratings == pytest.approx(eagle.ratings)
