@@ -1,13 +1,25 @@
-"""Which Chroma client and collection name an engine uses (persistent, shared, or in memory)."""
+"""Which Chroma client and collection name an engine uses (persistent, shared, or in memory), and
+the wiring of an opened engine: embedder cache, guarded store, UniRoute priors, replica of the log."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["collection_name", "drop_collections", "make_client"]
+if TYPE_CHECKING:
+    import threading
+
+    from eagle_core._config import EagleConfig
+    from eagle_core._costs import CostSpec
+    from eagle_core._embeddings import EmbeddingCache
+    from eagle_core._guard import Circuit
+    from eagle_core._priors import Priors
+    from eagle_core._replica import Replica
+    from eagle_core._store import FeedbackStore
+
+__all__ = ["collection_name", "connect", "drop_collections", "make_client"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,3 +55,30 @@ def drop_collections(client: Any, prefix: str) -> None:
                 client.delete_collection(name)
     except Exception as exc:  # closing must not fail; the in-memory client goes with the process
         logger.warning("could not delete the in-memory collections %s* (%s)", prefix, exc)
+
+
+def connect(embedder: Any, path: str | Path | None, client: Any, collection: str, config: EagleConfig,
+            lock: threading.RLock, writer: str, caller_costs: dict[str, CostSpec] | None
+            ) -> tuple[EmbeddingCache, FeedbackStore, Circuit, Priors, Replica]:
+    """Load the embedder, open the store behind deadlines and replay its log (``Eagle.open``)."""
+    from eagle_core._embeddings import EmbeddingCache, resolve_embedder
+    from eagle_core._guard import Circuit, GuardedClient
+    from eagle_core._priors import Priors
+    from eagle_core._replica import Replica
+    from eagle_core._store import FeedbackStore
+
+    resolved = resolve_embedder(embedder)
+    cache = EmbeddingCache(resolved, config.embedding_cache_size)
+    name = collection_name(collection, path, client)
+    circuit = Circuit(config.store_timeout, config.store_retry_interval, name)
+    store = FeedbackStore(GuardedClient(make_client(path, client), circuit), name,
+                          decision_retention=config.decision_retention)
+    store.open(resolved.name, cache.dim)
+    priors = Priors(cache.embed_many)
+    replica = Replica(store, config, lock=lock, writer=writer, caller_costs=caller_costs,
+                      on_apply=priors.on_event, on_sync=priors.drain, embed=cache.embed_many)
+    replica.load()
+    priors.drain()  # labelled sets in the log: routable as soon as open() returns
+    # a write that timed out may land once the store answers again: fold it in then
+    circuit.set_probe(store.count_queries, on_recover=replica.sync_now)
+    return cache, store, circuit, priors, replica

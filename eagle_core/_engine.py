@@ -8,8 +8,6 @@ writers hold during Chroma writes; periodic syncs run in a background thread."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import threading
 import uuid
@@ -21,19 +19,16 @@ import numpy as np
 
 from eagle_core import _choice as choice
 from eagle_core import _feedback as fb
+from eagle_core._async import AsyncTwins
 from eagle_core._audit import Audit, build_audit
 from eagle_core._config import EagleConfig
-from eagle_core._connect import collection_name, drop_collections, make_client
+from eagle_core._connect import connect, drop_collections
 from eagle_core._costs import CostSpec, cost_to_dict, parse_cost
 from eagle_core._decision import RouteDecision
 from eagle_core._decisions import Decisions
-from eagle_core._embeddings import Embedder, EmbeddingCache, resolve_embedder
-from eagle_core._errors import (
-    ConfigError,
-    EngineClosedError,
-    InvalidFeedbackError,
-)
-from eagle_core._guard import Circuit, GuardedClient
+from eagle_core._embeddings import Embedder, EmbeddingCache
+from eagle_core._errors import ConfigError, EngineClosedError, InvalidFeedbackError
+from eagle_core._guard import Circuit
 from eagle_core._inputs import (
     check_candidates,
     check_explore,
@@ -59,7 +54,7 @@ __all__ = ["Eagle"]
 
 logger = logging.getLogger(__name__)
 
-class Eagle:
+class Eagle(AsyncTwins):
     """Training-free router (arXiv 2409.15518) that learns from pairwise feedback.
 
     Parameters are stored as given; nothing is opened or loaded until the first call that needs the
@@ -133,6 +128,12 @@ class Eagle:
         return tuple(m for m in replica.view.models if m not in hidden)
 
     @property
+    def declared_models(self) -> tuple[str, ...] | None:
+        """The names given as ``models=`` (read without opening anything: for checks at build time),
+        or ``None`` when the engine adopts the stored set. :attr:`models` is the live set."""
+        return None if self._initial_costs is None else tuple(self._initial_costs)
+
+    @property
     def costs(self) -> dict[str, CostSpec]:
         """Current cost spec per model."""
         return dict(self._view.costs)
@@ -177,23 +178,9 @@ class Eagle:
                 raise EngineClosedError(self._closed_message())
             if self._open:
                 return self
-            embedder = resolve_embedder(self.embedder)
-            cache = EmbeddingCache(embedder, self._cfg.embedding_cache_size)
-            name = collection_name(self.collection, self.path, self.client)
-            circuit = Circuit(self._cfg.store_timeout, self._cfg.store_retry_interval, name)
-            store = FeedbackStore(GuardedClient(make_client(self.path, self.client), circuit), name,
-                                  decision_retention=self._cfg.decision_retention)
-            store.open(embedder.name, cache.dim)
-            priors = Priors(cache.embed_many)
-            replica = Replica(store, self._cfg, lock=self._lock, writer=self._writer,
-                              caller_costs=self._initial_costs, on_apply=priors.on_event,
-                              on_sync=priors.drain, embed=cache.embed_many)
-            replica.load()
-            priors.drain()  # labelled sets in the log: routable as soon as open() returns
-            # a write that timed out may land once the store answers again: fold it in then
-            circuit.set_probe(store.count_queries, on_recover=replica.sync_now)
-            self._cache, self._store, self._circuit = cache, store, circuit
-            self._priors, self._replica = priors, replica
+            self._cache, self._store, self._circuit, self._priors, self._replica = connect(
+                self.embedder, self.path, self.client, self.collection, self._cfg, self._lock,
+                self._writer, self._initial_costs)
             self._open = True
         return self
 
@@ -238,10 +225,6 @@ class Eagle:
                                       cost_weight=cost_weight, budget=budget, degraded=degraded)
         self._decisions.remember(decision, self._store)  # the store's copy is written behind
         return decision
-
-    async def aroute(self, query: str, **kwargs: Any) -> RouteDecision:
-        """:meth:`route` in a worker thread (embedding and Chroma calls never block the loop)."""
-        return await asyncio.to_thread(functools.partial(self.route, query, **kwargs))
 
     def _neighbours(self, embedding: np.ndarray, view: View) -> tuple[list[tuple[str, float]], bool]:
         """Nearest past queries, nearest first (``_sources.search``), and whether the store is down."""
@@ -323,22 +306,6 @@ class Eagle:
         self._circuit.check()  # type: ignore[union-attr]
         return self._opened().commit_many(parsed, self._cache.embed_many,  # type: ignore[union-attr]
                                           batch_size, progress)
-
-    async def arecord_comparison(self, query: str, winner: str, loser: str, **kwargs: Any) -> str:
-        return await asyncio.to_thread(functools.partial(self.record_comparison, query, winner, loser,
-                                                         **kwargs))
-
-    async def arecord_scores(self, query: str, scores: Mapping[str, float], **kwargs: Any) -> str:
-        return await asyncio.to_thread(functools.partial(self.record_scores, query, scores, **kwargs))
-
-    async def arecord_thumbs(self, query: str, model: str, up: bool | float = True, **kwargs: Any) -> str:
-        return await asyncio.to_thread(functools.partial(self.record_thumbs, query, model, up, **kwargs))
-
-    async def arecord_feedback(self, decision_id: str, **kwargs: Any) -> str:
-        return await asyncio.to_thread(functools.partial(self.record_feedback, decision_id, **kwargs))
-
-    async def arecord_many(self, items: Iterable[Mapping[str, Any]], **kwargs: Any) -> int:
-        return await asyncio.to_thread(functools.partial(self.record_many, list(items), **kwargs))
 
     def _record(self, kind: str, query: str, pairs: tuple[RawPair, ...], *, decision_id: str = "",
                 source: str | None = None, key: str | None = None) -> str:

@@ -85,6 +85,9 @@ class RoutingBase(BaseModel):
     """Record every model that failed as losing to the model that then answered."""
     auto_judge: AutoJudge | None = None
     """Automatic pairwise feedback (the paper's optional step); runs in the background."""
+    warmup: bool = False
+    """Load the engine's embedder and open its store when the router is built (``Eagle.warmup``)
+    instead of at the first call, which otherwise pays for both (seconds: see the README)."""
     sticky: Literal["turn", "thread", "off"] = "turn"
     """One model per agent turn: ``"turn"`` routes on a turn's human message and sends the turn's
     follow-up steps (after tool calls) to the model that answered it; ``"thread"`` also keeps a
@@ -168,8 +171,15 @@ class RoutingBase(BaseModel):
         self._state = RouterState(self.max_remembered)
         if self.eagle is not None:
             self._check_engine_models(self.eagle)
+        if self.warmup:
+            self.engine.warmup()
 
     def _check_engine_models(self, engine: Eagle) -> None:
+        # names given to Eagle(models=...) need no I/O, so building a router stays cheap; others
+        # (models=None, or a model added at run time) are looked up in the opened engine
+        declared = engine.declared_models or ()
+        if all(name in declared for name in self.models):
+            return
         known = engine.models
         missing = [name for name in self.models if name not in known]
         if missing and self.on_unknown == "add":
