@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from lc_fakes import ToolFakeChat
 
 from eagle_core import Eagle, UnknownModelError
 from eagle_langchain import EagleChatModel
-from lc_fakes import ToolFakeChat
 
 
 class CountingEmbedder:
