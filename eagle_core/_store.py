@@ -52,6 +52,12 @@ RawPair = tuple[str, str, float, float, bool]
 re-scored with the engine's ``draw_score`` on replay, so that choice can change without rewriting."""
 
 _PAGE = 5000
+_LOG_ATTEMPTS = 3
+"""Tries of one log write that fails with :data:`_COMPACTION`."""
+_COMPACTION = "Error in compaction"
+"""An embedded Chroma's transient error (e.g. "Error in compaction: Error purging logs")."""
+_NOT_ON_DISK = "Nothing found on disk"
+"""A chroma server's answer to a search of an index whose first records are not yet searchable."""
 _LINGER_S = 0.25
 """Records written behind wait this long for others to share their write (a group commit): other
 workers see a new query in the index, or a decision, about this much later."""
@@ -272,9 +278,16 @@ class FeedbackStore:
         queued = self._index_behind.pending()  # first: an item leaves the queue once it is in Chroma
         found: dict[str, float] = {}
         if self._index_has_records():  # a chroma server refuses to search a never-written index
-            result = self._queries.query(query_embeddings=vec[None, :], n_results=n,
-                                         include=["distances"])
-            found.update(zip(result["ids"][0], result["distances"][0], strict=True))
+            try:
+                result = self._queries.query(query_embeddings=vec[None, :], n_results=n,
+                                             include=["distances"])
+                found.update(zip(result["ids"][0], result["distances"][0], strict=True))
+            except Exception as exc:
+                if _NOT_ON_DISK not in str(exc):
+                    raise
+                # the first index records are written but not yet searchable on the server: the
+                # queued ones are searched below, and the index is asked again next time
+                self._indexed = False
         for key, (_, qvec, _) in queued:
             found[str(key)] = float(1.0 - np.dot(vec, qvec))
         return sorted(found.items(), key=lambda kv: (kv[1], kv[0]))[:n]
@@ -310,9 +323,7 @@ class FeedbackStore:
                 if self.format == 1:
                     self._upsert_v1(chunk, start, embeddings, documents)
                 else:
-                    ids = [e.id for e in chunk]
-                    self._log.upsert(ids=ids, embeddings=_placeholder(ids),
-                                     metadatas=[e.to_metadata() for e in chunk])
+                    self._upsert_log(chunk)
                 stored += len(chunk)
         except Exception as exc:
             raise StoreUnavailableError(
@@ -330,6 +341,22 @@ class FeedbackStore:
                 logger.warning("neighbour-index write failed (%s); retrying it in the background", exc)
         for item in items:
             self._index_behind.put(item[0], item)
+
+    def _upsert_log(self, chunk: Sequence[Event]) -> None:
+        """Format 2's log write, tried again after a transient compaction error of an embedded
+        Chroma (seen while another thread writes the same store): the ids are deterministic, so a
+        second upsert replaces what the first may have stored. Other errors are not retried."""
+        ids = [e.id for e in chunk]
+        for attempt in range(_LOG_ATTEMPTS):
+            try:
+                self._log.upsert(ids=ids, embeddings=_placeholder(ids),
+                                 metadatas=[e.to_metadata() for e in chunk])
+                return
+            except Exception as exc:
+                if attempt + 1 == _LOG_ATTEMPTS or _COMPACTION not in str(exc):
+                    raise
+                logger.warning("log write failed (%s); trying again", exc)
+                time.sleep(0.05 * 4**attempt)
 
     def _upsert_v1(self, chunk: Sequence[Event], start: int, embeddings: np.ndarray | None,
                    documents: Sequence[str] | None) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from eagle_core import ConfigError, Eagle, StoreMismatchError
+from eagle_core import Eagle
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -118,48 +118,6 @@ def close_engines(namespace: dict[str, Any]) -> None:
             value.close()
 
 
-# -- engine fixes made on other branches (core: add_model idempotent; writes: subset + warmup) ----
-
-def _add_model_is_idempotent(tmp: Path) -> bool:
-    with Eagle({"a": 0.01, "b": 0.001}, path=str(tmp / "probe-add")) as eagle:
-        try:
-            eagle.add_model("a", 0.01)
-        except ConfigError:
-            return False
-    return True
-
-
-def _subset_opens(tmp: Path) -> bool:
-    path = str(tmp / "probe-subset")
-    with Eagle({"a": 0.01, "b": 0.001, "c": 0.002}, path=path) as eagle:
-        eagle.open()
-    try:
-        with Eagle({"a": 0.01, "b": 0.001}, path=path) as eagle:
-            eagle.open()
-    except StoreMismatchError:
-        return False
-    return True
-
-
-def missing_engine_fix(cause: BaseException, tmp: Path) -> str | None:
-    """Name the unmerged engine fix that explains ``cause``, or None if none does (a real failure)."""
-    if isinstance(cause, AttributeError) and "warmup" in str(cause) and not hasattr(Eagle, "warmup"):
-        return "Eagle.warmup() (writes branch)"
-    if isinstance(cause, ConfigError) and "already exists" in str(cause) \
-            and not _add_model_is_idempotent(tmp):
-        return "add_model of an existing model with the same cost is a no-op (core branch)"
-    if isinstance(cause, StoreMismatchError) and not _subset_opens(tmp):
-        return "opening a store with a subset of its models (writes branch)"
-    return None
-
-
-def xfail_if_engine_fix_missing(request: pytest.FixtureRequest, err: SnippetError, tmp: Path) -> None:
-    missing = missing_engine_fix(err.cause, tmp)
-    if missing is not None:
-        request.applymarker(pytest.mark.xfail(strict=False, reason=(
-            f"needs core/writes branches: {missing}")))
-
-
 @pytest.fixture
 def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty working directory; LlamaIndex's global Settings restored afterwards."""
@@ -189,19 +147,16 @@ def test_the_extraction_keeps_line_numbers() -> None:
         run(second, {})
 
 
-def test_every_python_snippet_runs(in_tmp: Path, request: pytest.FixtureRequest) -> None:
+def test_every_python_snippet_runs(in_tmp: Path) -> None:
     namespace: dict[str, Any] = {"__name__": "__readme__"}
     try:
         for snippet in snippets(README.read_text()):
             run(snippet, namespace)
-    except SnippetError as err:
-        xfail_if_engine_fix_missing(request, err, in_tmp)
-        raise
     finally:
         close_engines(namespace)
 
 
-def test_the_tour_runs_twice_on_the_same_path(in_tmp: Path, request: pytest.FixtureRequest) -> None:
+def test_the_tour_runs_twice_on_the_same_path(in_tmp: Path) -> None:
     """A user re-running the tour: the second run opens the store the first one wrote."""
     tour = snippets(README.read_text())[0]
     feedback = []
@@ -210,9 +165,6 @@ def test_the_tour_runs_twice_on_the_same_path(in_tmp: Path, request: pytest.Fixt
         try:
             run(tour, namespace)
             feedback.append(namespace["eagle"].n_feedback)
-        except SnippetError as err:
-            xfail_if_engine_fix_missing(request, err, in_tmp)
-            raise
         finally:
             close_engines(namespace)
     assert feedback[1] > feedback[0] > 0  # the second run starts from the first run's feedback
