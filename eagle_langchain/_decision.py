@@ -28,7 +28,7 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from eagle_core import ConfigError, Eagle, RouteDecision, UnknownModelError
-from eagle_langchain._routing import CONFIGURABLE_KEYS
+from eagle_langchain._routing import configured_rule
 from eagle_langchain._runs import ANSWERED_EVENT
 from eagle_langchain._text import query_text
 
@@ -167,22 +167,7 @@ class EagleDecisionModel(BaseDecisionModel):
         return resolved
 
     def _options(self, config: RunnableConfig | None) -> dict[str, Any]:
-        configurable = (config or {}).get("configurable") or {}
-        unknown = [k for k in configurable if k.startswith("eagle_") and k not in CONFIGURABLE_KEYS]
-        if unknown:
-            raise ConfigError(
-                f"unknown configurable key(s) {unknown}; EagleDecisionModel reads "
-                f"{list(CONFIGURABLE_KEYS)}"
-            )
-        options: dict[str, Any] = {
-            "willingness_to_pay": self.willingness_to_pay,
-            "cost_weight": self.cost_weight,
-            "budget": self.budget,
-        }
-        for key, arg in CONFIGURABLE_KEYS.items():
-            if key in configurable:
-                options[arg] = configurable[key]
-        return options
+        return configured_rule(self, config)
 
     def _route(
         self, state: State, questions: Mapping[str, Any], config: RunnableConfig | None

@@ -30,7 +30,7 @@ from eagle_langchain._runs import ANSWERED_EVENT, RoutedRun, RunLRU, as_uuid
 from eagle_langchain._text import input_messages, query_text
 from eagle_langchain._turns import thread_id, turn_answer
 
-__all__ = ["CONFIGURABLE_KEYS", "RoutingBase"]
+__all__ = ["CONFIGURABLE_KEYS", "RoutingBase", "configured_rule"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,24 @@ class RouterState:
         self.plans: RunLRU[str, Plan] = RunLRU(max_remembered)  # pre-routed calls, by token
         self.tool_calls: RunLRU[str, tuple[str, str]] = RunLRU(max_remembered)
         self.threads: RunLRU[str, str] = RunLRU(max_remembered)
+
+
+def configured_rule(owner: Any, config: RunnableConfig | None) -> dict[str, Any]:
+    """``owner``'s cost rule (``willingness_to_pay``, ``cost_weight``, ``budget`` fields) with the
+    per-call ``configurable`` ``eagle_*`` keys applied; an unknown ``eagle_*`` key is an error."""
+    configurable = (config or {}).get("configurable") or {}
+    unknown = [k for k in configurable if k.startswith("eagle_") and k not in CONFIGURABLE_KEYS]
+    if unknown:
+        raise ConfigError(
+            f"unknown configurable key(s) {unknown}; {type(owner).__name__} reads "
+            f"{list(CONFIGURABLE_KEYS)}"
+        )
+    rule: dict[str, Any] = {"willingness_to_pay": owner.willingness_to_pay,
+                            "cost_weight": owner.cost_weight, "budget": owner.budget}
+    for key, arg in CONFIGURABLE_KEYS.items():
+        if key in configurable:
+            rule[arg] = configurable[key]
+    return rule
 
 
 class RoutingBase(BaseModel):
@@ -218,21 +236,7 @@ class RoutingBase(BaseModel):
         return input_messages(input)
 
     def _route_kwargs(self, config: RunnableConfig, force: str | None = None) -> dict[str, Any]:
-        configurable = config.get("configurable") or {}
-        unknown = [k for k in configurable if k.startswith("eagle_") and k not in CONFIGURABLE_KEYS]
-        if unknown:
-            raise ConfigError(
-                f"unknown configurable key(s) {unknown}; {type(self).__name__} reads "
-                f"{list(CONFIGURABLE_KEYS)}"
-            )
-        kwargs: dict[str, Any] = {
-            "cost_weight": self.cost_weight,
-            "willingness_to_pay": self.willingness_to_pay,
-            "budget": self.budget,
-        }
-        for key, arg in CONFIGURABLE_KEYS.items():
-            if key in configurable:
-                kwargs[arg] = configurable[key]
+        kwargs = configured_rule(self, config)
         if force is not None:
             kwargs["force"] = force
         force = kwargs.get("force")
