@@ -219,8 +219,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=300, help="timed iterations (each variant once)")
     parser.add_argument("--seed-items", type=int, default=500, help="feedback items in the store")
-    parser.add_argument("--torch-threads", type=int, default=1,
-                        help="torch intra-op threads (1: fastest for one short text on 2 busy cores)")
+    parser.add_argument("--torch-threads", type=int, default=None,
+                        help="torch intra-op threads (default: torch's own, what a user's process "
+                             "gets; 1 is faster on 2 cores that other jobs keep busy)")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-start processes")
     parser.add_argument("--out", default="bench-out")
     parser.add_argument("--plot", default=None, help="PNG path (default: <out>/langchain.png)")
@@ -229,11 +230,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     import torch
 
-    torch.set_num_threads(args.torch_threads)
+    if args.torch_threads is not None:
+        torch.set_num_threads(args.torch_threads)
     if args.cold:
         print(json.dumps(cold(args.cold)))
         return {}
-    result: dict[str, Any] = {"machine": machine(), "torch_threads": args.torch_threads}
+    result: dict[str, Any] = {"machine": machine(), "torch_threads": torch.get_num_threads()}
     if not args.no_cold:
         result["cold"] = {v: cold_in_subprocess(v) for v in VARIANTS if v != "agent_direct"}
     result["warm"] = warm(args.calls, args.seed_items, not args.quiet)
