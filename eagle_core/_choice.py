@@ -19,28 +19,16 @@ import numpy as np
 
 from eagle_core._config import EagleConfig
 from eagle_core._decision import ModelScore, RouteDecision
-from eagle_core._elo import Pair, normalize, replay
+from eagle_core._elo import normalize
 from eagle_core._errors import ConfigError
 from eagle_core._numbers import is_finite_number
 
 if TYPE_CHECKING:
     from eagle_core.uniroute import ColdStartEstimator
 
-__all__ = ["check_rule", "combine", "decide", "local_ratings"]
+__all__ = ["check_rule", "combine", "decide"]
 
 logger = logging.getLogger(__name__)
-
-
-def local_ratings(ratings: Mapping[str, float], histories: Sequence[Sequence[Pair] | None],
-                  config: EagleConfig) -> dict[str, float]:
-    """Start from the global ratings and replay the neighbours' matches (nearest first in
-    ``histories``; replayed in ``config.local_order``) with the local K."""
-    local = dict(ratings)
-    ordered = histories[::-1] if config.local_order == "farthest_first" else histories
-    for pairs in ordered:
-        if pairs:
-            replay(local, pairs, config.k)
-    return local
 
 
 def combine(global_ratings: Mapping[str, float], local: Mapping[str, float], config: EagleConfig,

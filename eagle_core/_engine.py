@@ -123,9 +123,11 @@ class Eagle(AsyncTwins):
     def models(self) -> tuple[str, ...]:
         """The models this engine routes among, in the order they were added: the store's models
         except those left out of ``models=`` when it was opened (``ratings`` lists them all)."""
-        replica = self._opened()
-        hidden = replica.hidden
-        return tuple(m for m in replica.view.models if m not in hidden)
+        return self._routable(self._view)
+
+    def _routable(self, view: View) -> tuple[str, ...]:
+        hidden = self._opened().hidden
+        return tuple(m for m in view.models if m not in hidden)
 
     @property
     def declared_models(self) -> tuple[str, ...] | None:
@@ -206,11 +208,22 @@ class Eagle(AsyncTwins):
         on it; ``decision.explored`` says so. ``explore=False`` always serves ``ranking[0]``
         (evaluation). With ``target_cost_per_request`` the willingness to pay is paced.
         """
+        decision, _, _ = self._route(query, willingness_to_pay, cost_weight, budget, candidates, force,
+                                     explore, serving=True)
+        self._decisions.remember(decision, self._store)  # the store's copy is written behind
+        return decision
+
+    def _route(self, query: str, willingness_to_pay: float | None, cost_weight: float | None,
+               budget: float | None, candidates: Sequence[str] | None, force: str | None,
+               explore: bool | None, *, serving: bool
+               ) -> tuple[RouteDecision, View, list[tuple[str, float]]]:
+        """The decision and the view and neighbours it was made from; ``serving=False`` (an audit)
+        leaves the budget pacer untouched."""
         view = self._view  # one consistent state for the whole route, whatever writers do
         query = fb.check_query(query)
         choice.check_rule(willingness_to_pay, cost_weight, budget)
         explore = check_explore(explore, self._cfg.explore)
-        routable = self.models
+        routable = self._routable(view)
         pool = check_candidates(candidates, routable)
         if force is not None:
             fb.check_model(force, routable, "force")
@@ -221,10 +234,10 @@ class Eagle(AsyncTwins):
         neighbours, degraded = self._neighbours(embedding, view)
         coldstart = self._priors.estimator if self._priors is not None else None
         decision = self._server.route(query, embedding, view, neighbours, pool, explore=explore,
-                                      coldstart=coldstart, force=force, wtp=willingness_to_pay,
-                                      cost_weight=cost_weight, budget=budget, degraded=degraded)
-        self._decisions.remember(decision, self._store)  # the store's copy is written behind
-        return decision
+                                      paced=serving, coldstart=coldstart, force=force,
+                                      wtp=willingness_to_pay, cost_weight=cost_weight, budget=budget,
+                                      degraded=degraded)
+        return decision, view, neighbours
 
     def _neighbours(self, embedding: np.ndarray, view: View) -> tuple[list[tuple[str, float]], bool]:
         """Nearest past queries, nearest first (``_sources.search``), and whether the store is down."""
@@ -356,9 +369,10 @@ class Eagle(AsyncTwins):
     def audit(self, query: str) -> Audit:
         """Route ``query`` (``explore=False``) and explain the ranking's choice: the neighbours
         replayed, who gave their feedback, and each source's push on the local ratings (leave-it-out),
-        most influential first."""
-        decision, view = self.route(query, explore=False), self._view
-        neighbours, _ = self._neighbours(self._cache.embed_one(query), view)  # type: ignore[union-attr]
+        most influential first. The audit is not a served request: the budget pacer is left as it is
+        and no decision is remembered."""
+        decision, view, neighbours = self._route(query, None, None, None, None, None, False,
+                                                 serving=False)
         with self._lock:  # the budgets spent are read from the live ledger
             return build_audit(decision, neighbours, view, self._opened().state.sources, self._cfg)
 
@@ -381,9 +395,7 @@ class Eagle(AsyncTwins):
         the last in-memory snapshot before them and re-applying what follows (a full replay of the
         log only when they are older than the snapshots kept), so every process ends with the
         ratings of the log replayed in (ts, writer, seq) order."""
-        new = self._opened().sync()
-        self._priors.drain()  # type: ignore[union-attr]
-        return new
+        return self._opened().sync_now()
 
     # ------------------------------------------------------------------ reporting ------------------
     def leaderboard(self) -> Leaderboard:

@@ -210,10 +210,6 @@ class GuardedClient:
         self._client = client
         self._circuit = circuit
 
-    @property
-    def inner(self) -> Any:
-        return self._client
-
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._client, name)
         if not callable(value):

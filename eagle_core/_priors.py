@@ -51,7 +51,6 @@ class Priors:
         self._prepared: dict[str, tuple[ColdStartEstimator | None, ColdStartEstimator]] = {}
         self._lock = threading.Lock()  # the queue; never held while computing
         self._work = threading.Lock()  # one folder at a time, in log order
-        self._worker: threading.Thread | None = None
 
     @property
     def estimator(self) -> ColdStartEstimator | None:
@@ -79,21 +78,6 @@ class Priors:
                         return
                     event = self._queue.pop(0)
                 self._estimator = self._fold(self._estimator, event)
-
-    def drain_in_background(self) -> None:
-        """Fold queued events in a daemon thread (events from other workers arrive on sync)."""
-        with self._lock:
-            if not self._queue or (self._worker is not None and self._worker.is_alive()):
-                return
-            self._worker = threading.Thread(target=self._drain_logged, daemon=True,
-                                            name="eagle-priors")
-            self._worker.start()
-
-    def _drain_logged(self) -> None:
-        try:
-            self.drain()
-        except Exception:  # a bad labelled set must not kill routing; the log keeps the event
-            logger.exception("could not register a labelled set from the log")
 
     def _fold(self, base: ColdStartEstimator | None, event: Event) -> ColdStartEstimator | None:
         name = event.payload["model"]

@@ -182,10 +182,11 @@ class Replica:
         self.repair_others(new, started)
         return len(new)
 
-    def sync_now(self) -> None:
-        """A sync plus its follow-up, in the calling thread."""
-        self.sync()
+    def sync_now(self) -> int:
+        """A sync plus its follow-up, in the calling thread; returns how many events were new."""
+        new = self.sync()
         self.on_sync()
+        return new
 
     def maybe_sync(self) -> None:
         """When a sync is due (``sync_interval``), start one in a background thread."""

@@ -136,11 +136,12 @@ class Server:
 
     def route(self, query: str, embedding: np.ndarray | None, view: View,
               candidates: Sequence[tuple[str, float]], pool: Sequence[str], *, explore: bool,
-              **rule: Any) -> RouteDecision:
-        """:func:`serve` with this process's sampler and pacer.
+              paced: bool = True, **rule: Any) -> RouteDecision:
+        """:func:`serve` with this process's sampler and (``paced``) pacer.
         ``rule``: ``coldstart``, ``force``, ``wtp``, ``cost_weight``, ``budget``, ``degraded``."""
         costs = {m: estimate_cost(view.costs[m], query) for m in view.ratings}
         decision = serve(query, embedding, view, candidates, costs, pool, self.config,
-                         exploration=self.exploration if explore else None, pacer=self.pacer,
+                         exploration=self.exploration if explore else None,
+                         pacer=self.pacer if paced else None,
                          lock=self._lock, **rule)
         return decision
