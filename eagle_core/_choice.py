@@ -26,7 +26,7 @@ from eagle_core._numbers import is_finite_number
 if TYPE_CHECKING:
     from eagle_core.uniroute import ColdStartEstimator
 
-__all__ = ["check_rule", "combine", "decide"]
+__all__ = ["check_one_rule", "check_rule", "combine", "decide"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +50,15 @@ def check_rule(wtp: Any, cost_weight: Any, budget: Any) -> None:
             continue
         if not is_finite_number(value) or value < 0:
             raise ConfigError(f"{label} must be a finite number >= 0, got {value!r}")
-    if wtp is not None and cost_weight is not None:
+    check_one_rule(cost_weight, wtp)
+
+
+def check_one_rule(cost_weight: Any, willingness_to_pay: Any) -> None:
+    """The two cost rules are one rule in two scales: at most one may be given."""
+    if cost_weight is not None and willingness_to_pay is not None:
         raise ConfigError(
-            f"give willingness_to_pay or cost_weight, not both (cost_weight = 1 / willingness_to_pay); "
-            f"got {wtp!r} and {cost_weight!r}"
+            "give cost_weight or willingness_to_pay, not both (cost_weight = 1 / "
+            f"willingness_to_pay); got {cost_weight!r} and {willingness_to_pay!r}"
         )
 
 

@@ -28,6 +28,7 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from eagle_core import ConfigError, Eagle, RouteDecision, UnknownModelError
+from eagle_core._choice import check_one_rule
 from eagle_langchain._routing import configured_rule
 from eagle_langchain._runs import ANSWERED_EVENT
 from eagle_langchain._text import query_text
@@ -135,12 +136,7 @@ class EagleDecisionModel(BaseDecisionModel):
                 "pass EagleDecisionModel(eagle=Eagle(models={...}))"
             )
         _check_label_models(kwargs.get("label_models"))
-        if kwargs.get("cost_weight") is not None and kwargs.get("willingness_to_pay") is not None:
-            raise ConfigError(
-                "give cost_weight or willingness_to_pay, not both (cost_weight = 1 / "
-                f"willingness_to_pay); got {kwargs['cost_weight']!r} and "
-                f"{kwargs['willingness_to_pay']!r}"
-            )
+        check_one_rule(kwargs.get("cost_weight"), kwargs.get("willingness_to_pay"))
         super().__init__(eagle=eagle, **kwargs)
 
     @property

@@ -23,6 +23,7 @@ from langchain_core.runnables.config import get_callback_manager_for_config
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from eagle_core import ConfigError, Eagle, UnknownDecisionError, UnknownModelError
+from eagle_core._choice import check_one_rule
 from eagle_langchain._attempts import NOTHING, UNADDABLE, Attempts, Plan
 from eagle_langchain._engines import Detached, engine_reference, find_engine, is_reference, resolve_reference
 from eagle_langchain._judge import AutoJudge
@@ -177,11 +178,7 @@ class RoutingBase(BaseModel):
                 f"costs must price exactly the router's models {sorted(self.models)}, got "
                 f"{sorted(self.costs)}"
             )
-        if self.cost_weight is not None and self.willingness_to_pay is not None:
-            raise ConfigError(
-                "give cost_weight or willingness_to_pay, not both (cost_weight = 1 / "
-                f"willingness_to_pay); got {self.cost_weight!r} and {self.willingness_to_pay!r}"
-            )
+        check_one_rule(self.cost_weight, self.willingness_to_pay)
         for name in ("max_remembered", "max_retries"):
             value, low = getattr(self, name), 1 if name == "max_remembered" else 0
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -450,4 +447,9 @@ class RoutingBase(BaseModel):
 
 
 def _has_parent(config: RunnableConfig) -> bool:
-    return bool(config) and get_callback_manager_for_config(config).parent_run_id is not None
+    """Whether the answer's run has a parent to tell (the attempt's callbacks are its run's child
+    manager: no need to build another one per answer)."""
+    callbacks = (config or {}).get("callbacks")
+    if callbacks is None or isinstance(callbacks, list):
+        return bool(config) and get_callback_manager_for_config(config).parent_run_id is not None
+    return getattr(callbacks, "parent_run_id", None) is not None

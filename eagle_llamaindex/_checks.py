@@ -10,6 +10,7 @@ from typing import Any
 from llama_index.core.llms import LLM
 
 from eagle_core import ConfigError
+from eagle_core._choice import check_one_rule
 from eagle_llamaindex._judge import resolve_judge
 
 __all__ = ["check_llm_args", "load_llm"]
@@ -49,11 +50,7 @@ def check_llm_args(data: Mapping[str, Any]) -> None:
         )
     if data.get("eagle") is None:
         raise ConfigError("eagle must be an eagle_core.Eagle engine, got None")
-    if data.get("cost_weight") is not None and data.get("willingness_to_pay") is not None:
-        raise ConfigError(
-            "give cost_weight or willingness_to_pay, not both (cost_weight = 1 / willingness_to_pay); "
-            f"got {data['cost_weight']!r} and {data['willingness_to_pay']!r}"
-        )
+    check_one_rule(data.get("cost_weight"), data.get("willingness_to_pay"))
     p = data.get("judge_probability", 0.0)
     if isinstance(p, bool) or not isinstance(p, (int, float)) or math.isnan(p) or not 0 <= p <= 1:
         raise ConfigError(f"judge_probability must be a number in [0, 1], got {p!r}")

@@ -16,6 +16,7 @@ from llama_index.core.schema import QueryBundle
 from llama_index.core.tools.types import ToolMetadata
 
 from eagle_core import ConfigError, UnknownModelError
+from eagle_core._choice import check_one_rule
 from eagle_llamaindex._capture import note
 from eagle_llamaindex._events import EagleRouteEvent, emit
 from eagle_llamaindex._feedback import FeedbackMethods
@@ -73,11 +74,7 @@ class EagleSelector(FeedbackMethods, BaseSelector):
     ) -> None:
         if on_unknown not in ("error", "add"):
             raise ConfigError(f"on_unknown must be 'error' or 'add', got {on_unknown!r}")
-        if cost_weight is not None and willingness_to_pay is not None:
-            raise ConfigError(
-                "give cost_weight or willingness_to_pay, not both (cost_weight = 1 / "
-                f"willingness_to_pay); got {cost_weight!r} and {willingness_to_pay!r}"
-            )
+        check_one_rule(cost_weight, willingness_to_pay)
         self.eagle = eagle
         self.tool_models = tool_models
         self.on_unknown = on_unknown
