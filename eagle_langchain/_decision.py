@@ -9,7 +9,6 @@ behind the labels), with no LLM call: one MiniLM embedding and a Chroma lookup.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -29,7 +28,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from eagle_core import ConfigError, Eagle, RouteDecision, UnknownModelError
 from eagle_core._choice import check_one_rule
-from eagle_langchain._routing import configured_rule
+from eagle_langchain._routing import check_keywords, configured_rule
 from eagle_langchain._runs import ANSWERED_EVENT
 from eagle_langchain._text import query_text
 
@@ -122,14 +121,7 @@ class EagleDecisionModel(BaseDecisionModel):
 
     def __init__(self, eagle: Eagle | None = None, **kwargs: Any) -> None:
         fields = sorted(name for name in type(self).model_fields if name != "eagle")
-        for key in kwargs:  # pydantic would ignore a misspelled option silently
-            if key not in fields:
-                close = difflib.get_close_matches(key, fields, n=1)
-                raise ConfigError(
-                    f"EagleDecisionModel got an unexpected keyword argument {key!r}"
-                    + (f"; did you mean {close[0]!r}?" if close else "")
-                    + f" (parameters: {['eagle', *fields]})"
-                )
+        check_keywords("EagleDecisionModel", kwargs, fields, ["eagle", *fields])
         if not isinstance(eagle, Eagle):  # a typed error, not pydantic's ValidationError
             raise ConfigError(
                 f"eagle must be an eagle_core.Eagle engine, got {type(eagle).__name__} {eagle!r}; "

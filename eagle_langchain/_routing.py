@@ -12,7 +12,7 @@ import dataclasses
 import difflib
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 from uuid import UUID
 
@@ -31,7 +31,7 @@ from eagle_langchain._runs import ANSWERED_EVENT, RoutedRun, RunLRU, as_uuid
 from eagle_langchain._text import input_messages, query_text
 from eagle_langchain._turns import thread_id, turn_answer
 
-__all__ = ["CONFIGURABLE_KEYS", "RoutingBase", "configured_rule"]
+__all__ = ["CONFIGURABLE_KEYS", "RoutingBase", "check_keywords", "configured_rule"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,19 @@ class RouterState:
         self.plans: RunLRU[str, Plan] = RunLRU(max_remembered)  # pre-routed calls, by token
         self.tool_calls: RunLRU[str, tuple[str, str]] = RunLRU(max_remembered)
         self.threads: RunLRU[str, str] = RunLRU(max_remembered)
+
+
+def check_keywords(owner: str, kwargs: Mapping[str, Any], accepted: set[str] | Sequence[str],
+                   shown: Sequence[str]) -> None:
+    """A typed error naming a misspelled keyword (pydantic would ignore or reject it less clearly),
+    with the closest accepted name and the parameters ``shown``."""
+    for key in kwargs:
+        if key not in accepted:
+            close = difflib.get_close_matches(key, sorted(accepted), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"{owner} got an unexpected keyword argument {key!r}{hint} (parameters: {list(shown)})"
+            )
 
 
 def configured_rule(owner: Any, config: RunnableConfig | None) -> dict[str, Any]:
@@ -123,14 +136,8 @@ class RoutingBase(BaseModel):
     def _check_kwargs(cls, kwargs: Mapping[str, Any]) -> None:
         """Typed errors for a misspelled keyword and a bad ``models`` before pydantic sees them."""
         fields = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
-        for key in kwargs:
-            if key not in fields:
-                close = difflib.get_close_matches(key, sorted(fields), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ConfigError(
-                    f"{cls.__name__} got an unexpected keyword argument {key!r}{hint} "
-                    f"(parameters: {sorted(f for f in cls.model_fields if not f.startswith('_'))})"
-                )
+        check_keywords(cls.__name__, kwargs, fields,
+                       sorted(f for f in cls.model_fields if not f.startswith("_")))
         models = kwargs.get("models")
         if not isinstance(models, Mapping):  # a typed error, not pydantic's ValidationError
             raise ConfigError(
