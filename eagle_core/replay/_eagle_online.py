@@ -60,7 +60,14 @@ class EagleOnlineRouter:
 
     @property
     def n_explored(self) -> int:
+        """Served answers chosen by exploration (burn-in tries included)."""
         return self._exploration.explored
+
+    @property
+    def forced_tries(self) -> dict[str, int]:
+        """Burn-in tries forced so far per model added at run time (each at most
+        ``EagleConfig.burn_in``): how much serving a newcomer cost before its ratings spoke."""
+        return dict(self._exploration.forced)
 
     @property
     def state(self) -> RatingState:
