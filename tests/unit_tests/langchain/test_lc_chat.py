@@ -165,11 +165,14 @@ def test_get_num_tokens_delegates_and_takes_the_largest(eagle: Eagle) -> None:
 
 
 def test_identity_and_langsmith_params(chat: EagleChatModel) -> None:
-    assert chat._llm_type == "eagle"
-    assert set(chat._identifying_params["models"]) == {"strong", "cheap"}
-    params = chat._get_ls_params(stop=["x"])
-    assert params == {"ls_provider": "eagle", "ls_model_name": "eagle", "ls_model_type": "chat",
-                      "ls_stop": ["x"]}  # fmt: skip
+    identity = chat.asdict()  # LangChain's public view of _llm_type and _identifying_params
+    assert identity["_type"] == "eagle" and set(identity["models"]) == {"strong", "cheap"}
+    recorder = Recorder()
+    routed = chat.invoke("hi", stop=["x"], config={"callbacks": [recorder]}).response_metadata["eagle"]
+    own = [s for s in recorder.chat_runs() if s["parent"] is None]  # not the routed model's run
+    expected = {"ls_provider": "eagle", "ls_model_name": routed["model"], "ls_model_type": "chat",
+                "ls_stop": ["x"]}  # what tracers (LangSmith) see: the model that answered
+    assert len(own) == 1 and {k: own[0]["metadata"].get(k) for k in expected} == expected
 
 
 # -- one model per agent turn ----------

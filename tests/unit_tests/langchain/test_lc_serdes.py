@@ -13,7 +13,7 @@ import pytest
 from langchain_core.load import dumpd, dumps, load, loads
 from langchain_core.prompts import ChatPromptTemplate, HumanMessagePromptTemplate, PromptTemplate
 from langchain_core.runnables import RunnableSequence
-from lc_fakes import ToolFakeChat, fake_chat
+from lc_fakes import Recorder, ToolFakeChat, fake_chat
 
 from eagle_core import ConfigError, Eagle, EagleConfig
 from eagle_langchain import AutoJudge, EagleChatModel, EagleRouter, _engines, register_engine
@@ -146,6 +146,8 @@ def multiply(a: int, b: int) -> int:
 def test_a_tool_bound_copy_traces_its_own_models(eagle: Eagle) -> None:
     chat = EagleChatModel(models=_models(), eagle=eagle)
     chat.invoke("hello")  # caches the traced dumpd of the chat model
-    bound = chat.bind_tools([multiply]).bound  # the routing copy inside the binding
-    traced = bound._serialized["kwargs"]["models"]["cheap"]
+    recorder = Recorder()
+    chat.bind_tools([multiply]).invoke("hello", config={"callbacks": [recorder]})
+    own = [s for s in recorder.chat_runs() if s["parent"] is None]  # the routing copy's run
+    traced = own[0]["serialized"]["kwargs"]["models"]["cheap"]  # what a tracer receives
     assert traced["id"] == ["langchain", "schema", "runnable", "RunnableBinding"]
