@@ -293,7 +293,7 @@ def test_pickle_reattaches_the_engine_in_process_and_says_how_elsewhere(
     assert again.eagle is eagle and again.invoke("hello").content == "cheap answer"
     router = pickle.loads(pickle.dumps(EagleRouter(models={"cheap": fake_chat("c")}, eagle=eagle)))
     assert router.engine is eagle
-    _engines._ENGINES.clear()  # as in another process
+    _engines._ENGINES.clear()  # as in another process (no public way: see test_lc_serdes.another_process)
     elsewhere = pickle.loads(data)
     with pytest.raises(ConfigError, match=r"unpickled .* router.eagle = Eagle"):
         elsewhere.invoke("hello")

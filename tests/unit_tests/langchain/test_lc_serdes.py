@@ -36,7 +36,9 @@ def _models() -> dict[str, ToolFakeChat]:
 
 @pytest.fixture
 def another_process() -> Iterator[None]:
-    """Forget every live engine, as a fresh process would; restore afterwards."""
+    """Forget every live engine, as a fresh process would; restore afterwards. The registry is
+    private and there is no public way to forget an engine (it holds weak references: an engine
+    disappears when garbage-collected); a second process per test would cost seconds of imports."""
     saved = dict(_engines._ENGINES)
     _engines._ENGINES.clear()
     yield
