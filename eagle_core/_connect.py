@@ -60,7 +60,8 @@ def drop_collections(client: Any, prefix: str) -> None:
 
 def connect(embedder: Any, path: str | Path | None, client: Any, collection: str, config: EagleConfig,
             lock: threading.RLock, writer: str, caller_costs: dict[str, CostSpec] | None,
-            on_event: Callable[[Event], None]) -> tuple[EmbeddingCache, FeedbackStore, Circuit, Priors, Replica]:
+            on_event: Callable[[Event], None]
+            ) -> tuple[EmbeddingCache, FeedbackStore, Circuit, Priors, Replica]:
     """Load the embedder, open the store behind deadlines and replay its log (``Eagle.open``);
     ``on_event`` sees every folded event after the priors do (the engine's budget pacer)."""
     from eagle_core._embeddings import EmbeddingCache, resolve_embedder
