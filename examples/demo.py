@@ -95,10 +95,11 @@ class ChainRouter:
         return self.models.index(run.model)
 
     def learn(self, x: np.ndarray, text: str, model: int, grade: float, cost: float) -> None:
-        run_id = self.runs[text].pop(0)
-        self.handler.record_feedback(run_id, score=grade)
-        # what the answer actually cost (in production: from the response's token usage)
-        self.eagle.record_cost(self.handler.get_run(run_id).decision_id, cost)
+        self.handler.record_feedback(self.runs[text].pop(0), score=grade)
+
+    def paid(self, x: np.ndarray, text: str, model: int, cost: float) -> None:
+        """The served answer's actual cost (in production: from the response's token usage)."""
+        self.eagle.record_cost(self.handler.get_run(self.runs[text][-1]).decision_id, cost)
 
     def learn_full(self, x: np.ndarray, text: str, grades: np.ndarray) -> None:
         self.runs[text].pop(0)

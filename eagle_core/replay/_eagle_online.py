@@ -53,7 +53,7 @@ class EagleOnlineRouter:
         self._exploration = Exploration(self._cfg.seed)
         self._pacer = None if target_cost is None else BudgetPacer(target_cost, self._cfg.pacing_rate)
         self._keys: list[str] = []
-        self._served: dict[str, list[str]] = {}  # text -> decision ids not yet told their cost
+        self._last = ""  # the decision just served (its cost comes with ``paid``)
         self._X = np.zeros((0, 0), dtype=np.float32)
         self._n_seq = 0
         self._commit("models", "", (), {"models": {m: cost_to_dict(float(c))
@@ -84,16 +84,16 @@ class EagleOnlineRouter:
                          list(view.ratings), self._cfg,
                          exploration=self._exploration if self.explore else None,
                          pacer=self._pacer, wtp=self._wtp)
-        if self._pacer is not None:
-            self._served.setdefault(text, []).append(decision.decision_id)
+        self._last = decision.decision_id
         return self._models.index(decision.model)
 
+    def paid(self, x: np.ndarray, text: str, model: int, cost: float) -> None:
+        """``record_cost(decision_id, cost)``: the pacer charges the served answer's actual cost
+        in place of the estimate it charged when routing."""
+        if self._pacer is not None:
+            self._pacer.settle(self._last, float(cost))
+
     def learn(self, x: np.ndarray, text: str, model: int, grade: float, cost: float) -> None:
-        """``record_feedback(decision_id, score=grade, cost=cost)``: the pacer charges the
-        answer's actual cost in place of its estimate."""
-        served = self._served.get(text)
-        if served:
-            self._pacer.settle(served.pop(0), float(cost))  # type: ignore[union-attr]
         grade = min(max(float(grade), 0.0), 1.0)
         self._feedback(x, text, "thumbs", fb.thumbs_pairs(self._models[model], grade, self._models))
 

@@ -52,8 +52,9 @@ def test_twin_paces_the_actual_costs_the_answers_report() -> None:
         for t, x in enumerate(X):
             k = router.choose(x, f"prompt {t}")
             paid.append(actual[k])
-            grade = float(rng.random() < (0.3, 0.9)[k])
-            router.learn(x, f"prompt {t}", k, grade, actual[k] if report else listed[k])
+            if report:  # the replay harness's hook: the served answer's actual cost
+                router.paid(x, f"prompt {t}", k, actual[k])
+            router.learn(x, f"prompt {t}", k, float(rng.random() < (0.3, 0.9)[k]), actual[k])
         return float(np.mean(paid))
 
     assert spend(report=False) > target * 1.2
