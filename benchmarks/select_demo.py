@@ -6,7 +6,8 @@ engine's routing step) with and without exploration. For each willingness to pay
 replay's default) and each budget target (a fraction of the top model's cost), the share of the
 best-single-model -> oracle headroom captured (budget: grade vs the best affordable single model).
 
-    PYTHONPATH=. python benchmarks/select_demo.py --data $EAGLE_DATA_DIR [--seeds 4]
+    PYTHONPATH=. python benchmarks/select_demo.py --data $EAGLE_DATA_DIR [--seeds 4] [--warm 20 50]
+        [--settings budget=0.5 wtp=1]
 """
 
 from __future__ import annotations
@@ -43,24 +44,28 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--length", type=int, default=1000)
-    ap.add_argument("--warm", type=int, default=20)
+    ap.add_argument("--warm", type=int, nargs="+", default=[20])
+    ap.add_argument("--settings", nargs="*", default=None,
+                    help="kind=value items (wtp=<multiple of the default>, budget=<fraction>)")
     args = ap.parse_args()
     ds = load_dataset(args.data / "routerbench")
     ds = ds.select(ds.split(42)[0])
     X = CachedEmbedder(progress=False)(list(ds.prompts))
     base = auto_wtp(ds)
-    for kind, value in tqdm(SETTINGS, desc="settings"):
+    settings = SETTINGS if not args.settings else [
+        (kv.split("=")[0], float(kv.split("=")[1])) for kv in args.settings]
+    for warm, (kind, value) in tqdm([(w, s) for w in args.warm for s in settings], desc="settings"):
         rows = []
         for seed in range(args.seeds):
             stream = build_stream(ds, X, seed=100 + seed, length=args.length)
-            scenario = Scenario("demo", warm=args.warm, budget=value if kind == "budget" else None)
+            scenario = Scenario("demo", warm=warm, budget=value if kind == "budget" else None)
             prep = prepare(stream, scenario, wtp=base * value if kind == "wtp" else None)
             ref = references(prep)
             rows.append([headroom(replay(r, prep, seed=seed), prep, ref)
                          for r in (EagleOnlineRouter(), EagleOnlineRouter(explore=False))])
         mean = np.mean(rows, axis=0)
         se = np.std(rows, axis=0, ddof=1) / np.sqrt(len(rows)) if len(rows) > 1 else np.zeros(2)
-        tqdm.write(f"{kind} {value:g}: eagle_online {mean[0]:+.3f} ± {se[0]:.3f}, "
+        tqdm.write(f"warm {warm} {kind} {value:g}: eagle_online {mean[0]:+.3f} ± {se[0]:.3f}, "
                    f"greedy {mean[1]:+.3f} ± {se[1]:.3f}")
 
 

@@ -8,10 +8,12 @@ answer's actual cost is reported back (``Eagle.record_cost``) for the budget pac
 cost-aware: by default a budget, an average cost per request of half what the highest-grade model
 (GPT-4) costs, which the engine keeps by pacing (``Eagle(target_cost_per_request=...)``); every
 answer is then worth its grade and the question is how much quality the budget buys. ``--wtp λ``
-instead prices quality at λ USD per unit of grade (utility ``grade·λ − cost``). Half of GPT-4's cost
-was chosen on validation streams (RouterBench training split, 4 seeds): there Eagle beat the best
-single model affordable under the target (+0.10 of the headroom to the oracle) while at a quarter
-of GPT-4's cost and at λ = ¼..8 x the replay's default it did not (docs/BENCHMARKS.md, "The demo").
+instead prices quality at λ USD per unit of grade (utility ``grade·λ − cost``). The budget (half of
+GPT-4's cost) and the 50 warm prompts were chosen on validation streams (RouterBench training split,
+8 seeds, ``benchmarks/select_demo.py``): there Eagle beat the best single model affordable under the
+target by +0.17 ± 0.03 of the headroom to the oracle, while at a quarter of GPT-4's cost it was
+level (+0.01) and at every λ tried (¼..8 x the replay's default) below the best single model
+(docs/BENCHMARKS.md, "The demo").
 Exploration is seeded (``EagleConfig(seed=--seed)``), so a run is reproducible.
 
 The run is replayed by the online replay harness (``eagle_core.replay``, as ``eagle replay`` does),
@@ -121,8 +123,8 @@ def make_eagle_router(ds: RoutingDataset, embedder: CachedEmbedder):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=1000, help="prompts served (default 1000)")
-    parser.add_argument("--warm", type=int, default=20,
-                        help="first prompts graded for every model (default 20; 0 = fully cold)")
+    parser.add_argument("--warm", type=int, default=50,
+                        help="first prompts graded for every model (default 50; 0 = fully cold)")
     parser.add_argument("--budget", type=float, default=0.5,
                         help="target average cost per request as a fraction of the highest-grade "
                              "model's cost (default 0.5)")
