@@ -3,8 +3,9 @@
 routing step (:func:`eagle_core._serving.serve`: local ratings, deviations, exploration, budget
 pacing), with an exact numpy nearest-neighbour search in place of Chroma's index. Feedback becomes
 the events the engine would log: ``learn`` is ``record_feedback(score=grade)``, ``learn_duel`` a
-comparison, ``learn_full`` ``record_scores``. A test drives this twin and the real engine (Chroma,
-MiniLM) over one stream and checks they serve the same models.
+comparison, ``learn_full`` ``record_scores``; ``paid`` is ``record_cost`` (the budget pacer charges
+the served answer's actual cost in place of its estimate). A test drives this twin and the real
+engine (Chroma, MiniLM) over one stream and checks they serve the same models.
 """
 
 from __future__ import annotations
