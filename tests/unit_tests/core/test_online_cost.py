@@ -118,3 +118,20 @@ def test_cost_reported_on_another_worker_is_paced_by_the_routing_worker(make_eag
     assert "dear" in _after_a_dear_answer(make_eagle, tmp_path / "estimate", None)
     # that answer cost 0.1 USD, 10x its estimate: 25 requests' budget must be saved first
     assert _after_a_dear_answer(make_eagle, tmp_path / "actual", 0.1) == ["cheap"] * 12
+
+
+def test_async_record_cost_charges_the_pacer(make_eagle) -> None:
+    import asyncio
+
+    def served(report: bool) -> list[str]:
+        eagle = make_eagle(COSTS, config=EagleConfig(seed=0, explore=False),
+                           target_cost_per_request=0.004)
+        for i in range(4):
+            eagle.record_comparison(f"a question {i}", "dear", "cheap")  # dear is the better one
+        first = eagle.route("a first question")
+        if report:
+            asyncio.run(eagle.arecord_cost(first.decision_id, 0.1))  # 25 requests' budget at once
+        return [eagle.route(f"question {i}").model for i in range(10)]
+
+    assert "dear" in served(report=False)
+    assert served(report=True) == ["cheap"] * 10
