@@ -105,8 +105,9 @@ class EagleConfig:
     many feedback events; ``None`` = never forgotten."""
     burn_in: int = 20
     """Forced tries of a model added at run time, until it has this many rated answers."""
-    pacing_rate: float = 0.05
-    """Step of the budget pacer's dual update (``Eagle(target_cost_per_request=...)``)."""
+    pacing_rate: float = 0.1
+    """Step of the budget pacer's dual update (``Eagle(target_cost_per_request=...)``); 0.1 chosen on
+    validation streams (docs/BENCHMARKS.md, "Budget pacing on actual costs")."""
     seed: int | None = None
     """Seed of the exploration sampler (``None`` = fresh entropy)."""
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import threading
+    from collections.abc import Callable
 
     from eagle_core._config import EagleConfig
     from eagle_core._costs import CostSpec
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from eagle_core._guard import Circuit
     from eagle_core._priors import Priors
     from eagle_core._replica import Replica
-    from eagle_core._store import FeedbackStore
+    from eagle_core._store import Event, FeedbackStore
 
 __all__ = ["collection_name", "connect", "drop_collections", "make_client"]
 
@@ -58,9 +59,11 @@ def drop_collections(client: Any, prefix: str) -> None:
 
 
 def connect(embedder: Any, path: str | Path | None, client: Any, collection: str, config: EagleConfig,
-            lock: threading.RLock, writer: str, caller_costs: dict[str, CostSpec] | None
+            lock: threading.RLock, writer: str, caller_costs: dict[str, CostSpec] | None,
+            on_event: Callable[[Event], None]
             ) -> tuple[EmbeddingCache, FeedbackStore, Circuit, Priors, Replica]:
-    """Load the embedder, open the store behind deadlines and replay its log (``Eagle.open``)."""
+    """Load the embedder, open the store behind deadlines and replay its log (``Eagle.open``);
+    ``on_event`` sees every folded event after the priors do (the engine's budget pacer)."""
     from eagle_core._embeddings import EmbeddingCache, resolve_embedder
     from eagle_core._guard import Circuit, GuardedClient
     from eagle_core._priors import Priors
@@ -75,8 +78,13 @@ def connect(embedder: Any, path: str | Path | None, client: Any, collection: str
                           decision_retention=config.decision_retention)
     store.open(resolved.name, cache.dim)
     priors = Priors(cache.embed_many)
+
+    def on_apply(event: Event) -> None:
+        priors.on_event(event)
+        on_event(event)
+
     replica = Replica(store, config, lock=lock, writer=writer, caller_costs=caller_costs,
-                      on_apply=priors.on_event, on_sync=priors.drain, embed=cache.embed_many)
+                      on_apply=on_apply, on_sync=priors.drain, embed=cache.embed_many)
     replica.load()
     priors.drain()  # labelled sets in the log: routable as soon as open() returns
     # a write that timed out may land once the store answers again: fold it in then

@@ -30,6 +30,7 @@ from eagle_core._sources import neighbourhood
 
 if TYPE_CHECKING:
     from eagle_core._state import View
+    from eagle_core._store import Event
     from eagle_core._uniroute import ColdStartEstimator
 
 __all__ = ["Server", "local_scores", "serve"]
@@ -105,7 +106,7 @@ def serve(query: str, embedding: np.ndarray | None, view: View,
                 decision = replace(decision, model=choice, explored=True)
         if pacer is not None:
             spent = costs.get(decision.model)
-            pacer.observe(0.0 if spent is None else spent)
+            pacer.observe(0.0 if spent is None else spent, decision.decision_id)
     return decision
 
 
@@ -145,3 +146,17 @@ class Server:
                          pacer=self.pacer if paced else None,
                          lock=self._lock, **rule)
         return decision
+
+    def settle(self, decision_id: str, cost: float) -> bool:
+        """Charge the pacer ``cost`` (USD, what the answer actually cost) for one of this process's
+        decisions instead of its estimate; False without a pacer or for another worker's decision."""
+        if self.pacer is None:
+            return False
+        with self._lock:
+            return self.pacer.settle(decision_id, cost)
+
+    def on_event(self, event: Event) -> None:
+        """Fold hook: a ``cost`` event another worker logged settles the decision here if this
+        process routed it (settling replaces the charge, so a re-applied event changes nothing)."""
+        if event.kind == "cost":
+            self.settle(event.payload["decision"], float(event.payload["usd"]))

@@ -21,7 +21,7 @@ from eagle_core._store import Event, RawPair
 
 __all__ = ["CONTROL_KINDS", "RatingState", "Snapshot", "View", "compile_pairs"]
 
-CONTROL_KINDS = frozenset({"models", "add_model", "remove_model", "remove_source"})
+CONTROL_KINDS = frozenset({"models", "add_model", "remove_model", "remove_source", "cost"})
 """Events that change the model set (or the sources heard) rather than carry feedback."""
 
 
@@ -144,6 +144,8 @@ class RatingState:
             self.newcomers.discard(payload["model"])
         elif kind == "remove_source":
             self.sources.removed.add(payload["source"])  # the engine then replays the whole log
+        elif kind == "cost":
+            pass  # an answer's actual cost: the routing worker's budget pacer's (Server.on_event)
         else:
             self.n_events += 1
             ledger = self.sources
