@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from eagle_core._elo import Pair
 
-__all__ = ["PAR", "SCALE", "Evidence", "decay", "glicko_step", "local_posterior"]
+__all__ = ["PAR", "SCALE", "Evidence", "clip_step", "decay", "glicko_step", "local_posterior"]
 
 PAR = ""
 """Name of the virtual opponent of a single rated answer (no model can have an empty name)."""
@@ -146,7 +146,7 @@ def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],
                 new, after = glicko_step(ra, dev[a], s, par, wd)
                 if who is not None and who[j] is not None:  # a source's step: clipped, and its
                     step = new - ra  # evidence in proportion (as in Evidence.rate)
-                    kept = _clip(moved, (who[j], a), step, source_cap)  # type: ignore[arg-type]
+                    kept = clip_step(moved, (who[j], a), step, source_cap)  # type: ignore[arg-type]
                     share = kept / step if step else 1.0
                     new, after = ra + kept, 1.0 / (1.0 / dev[a] + share * (1.0 / after - 1.0 / dev[a]))
                 local[a], dev[a] = new, after
@@ -163,8 +163,9 @@ def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],
     return local, dev
 
 
-def _clip(moved: dict[tuple[str, str], float], key: tuple[str, str], step: float, cap: float) -> float:
-    """``step`` clipped to what is left of ``cap`` points for ``key`` (source, model); spends it."""
+def clip_step(moved: dict[tuple[str, str], float], key: tuple[str, str], step: float, cap: float) -> float:
+    """``step`` clipped to what is left of ``cap`` points for ``key`` (source, model), and spent
+    from ``moved`` (absolute points): one source's bounded share of a model's moves."""
     spent = moved.get(key, 0.0)
     left = max(0.0, cap - spent)
     step = max(-left, min(left, step))

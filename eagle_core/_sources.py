@@ -22,7 +22,10 @@ Feedback with a source is a stranger's, and the defence (``EagleConfig.source_de
   ``source_local_budget`` units (its matches are scaled by ``budget / its units there``), and one
   source fills at most ``source_neighbor_share`` of the N neighbour slots (when it holds more of the
   N nearest, the search is repeated for ``OVERFETCH`` x N candidates, so a flood of texts near one
-  topic cannot crowd the other neighbours out). A removed source's queries hold no slots.
+  topic cannot crowd the other neighbours out). A removed source's queries hold no slots. Its
+  rated answers move a model's local rating by at most ``k * source_local_budget`` points in one
+  replay (:func:`~eagle_core._glicko.local_posterior` clips them, as :meth:`SourceLedger.clip` does
+  globally), the bound its pairwise matches have.
 * **Duplicates.** The same feedback (same source, text, kind and matches) counts once.
 * **Removal.** ``remove_source`` logs an event; every replay then ignores all of that source's
   feedback, before and after the removal.
@@ -42,6 +45,7 @@ from typing import Any
 from eagle_core._config import EagleConfig
 from eagle_core._elo import Pair
 from eagle_core._errors import InvalidFeedbackError
+from eagle_core._glicko import clip_step
 
 __all__ = [
     "MAX_SOURCE_LENGTH",
@@ -170,14 +174,10 @@ class SourceLedger:
     def clip(self, source: str | None, model: str, step: float) -> float:
         """The part of a rated answer's global ``step`` on ``model`` that ``source`` may still make:
         at most ``global_k * source_budget`` points per model in all (the operator's: all of it)."""
-        if source is None or not self.active or step == 0.0:
+        if source is None or not self.active:
             return step
-        key = (source, model)
-        moved = self.moved.get(key, 0.0)
-        left = max(0.0, self.config.effective_global_k * self.config.source_budget - moved)
-        step = max(-left, min(left, step))
-        self.moved[key] = moved + abs(step)
-        return step
+        cap = self.config.effective_global_k * self.config.source_budget
+        return clip_step(self.moved, (source, model), step, cap)
 
     def ignore(self, source: str | None, qkey: str) -> None:
         """An event that adds no matches (see :meth:`admit`) still holds its place for rolling back."""
