@@ -150,14 +150,15 @@ def test_budgets_agree_across_workers_and_reopen(make_eagle, tmp_path) -> None:
     texts = flood_texts(8)
     for i, text in enumerate(texts):  # interleaved writes from one source on two workers
         (a if i % 2 else b).record_comparison(text, "weak", "strong", source="mallory")
+        (b if i % 2 else a).record_thumbs(text, "mid", True, source="trudy")  # rated answers too
     a.record_comparison(texts[0], "weak", "strong", source="mallory")  # a duplicate of b's first
     a.sync()
     b.sync()
     fresh = make_eagle(None, path=tmp_path, config=config)
     assert a.ratings == pytest.approx(fresh.ratings) and b.ratings == pytest.approx(fresh.ratings)
     bound = config.effective_global_k * config.source_budget
-    assert fresh.ratings["weak"] - config.initial_rating <= bound + 1e-9
-    assert fresh.ratings["weak"] > config.initial_rating
+    for model in ("weak", "mid"):
+        assert config.initial_rating < fresh.ratings[model] <= config.initial_rating + bound + 1e-9
 
 
 # -- rated answers (thumbs, scores on one answer): the Glicko step is bounded per source too ------
