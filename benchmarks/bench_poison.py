@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--topic", default="mbpp", help="sub-dataset whose prompts the attack texts vary")
     parser.add_argument("--users", type=int, default=300, help="honest sources in the strangers scenario")
     parser.add_argument("--quick", action="store_true", help="route a 150-prompt sample of the test set")
+    parser.add_argument("--normalization", default=None,
+                        help="EagleConfig.normalization for every engine (default: the engine's, 'auto')")
     parser.add_argument("--out", default="bench-out")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -182,8 +184,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     vectors = dict(zip(all_texts, embed(all_texts), strict=True))
 
     sources = supports_sources()
-    defended = EagleConfig().replace(source_defence=True) if sources else None
-    configs = {"off": EagleConfig().replace(source_defence=False) if sources else EagleConfig()}
+    base = EagleConfig() if args.normalization is None else EagleConfig(normalization=args.normalization)
+    defended = base.replace(source_defence=True) if sources else None
+    configs = {"off": base.replace(source_defence=False) if sources else base}
     if defended is not None:
         configs["on"] = defended
     users = zipf_users(len(train), args.users)
