@@ -70,11 +70,12 @@ class EagleConfig:
     ``source=None`` (the operator's own) is never limited. ``False`` counts every source in full."""
     source_budget: float = 20.0
     """Units (one unit = the most a comparison or a thumb moves one model) a source may spend on
-    the global ratings; its pairwise matches then move any global rating by at most
-    ``global_k * source_budget`` (its rated answers by at most that many Glicko steps)."""
+    the global ratings. One source moves any global rating by at most ``global_k * source_budget``
+    points: its pairwise matches by the budget, its rated answers (Glicko steps) by clipping."""
     source_local_budget: float = 10.0
     """Units one source's matches carry, in total, in one route's local replay (a score set over
-    11 models is 10 units, so one honest labelled query still counts in full)."""
+    11 models is 10 units, so one honest labelled query still counts in full); its rated answers
+    there move a model by at most ``k * source_local_budget`` points."""
     source_neighbor_share: float = 0.1
     """Largest share of the N neighbour slots that queries with feedback from a single source may
     fill (so a flood of texts near one topic cannot crowd the other neighbours out)."""

@@ -37,11 +37,14 @@ __all__ = ["Server", "local_scores", "serve"]
 
 
 def local_scores(view: View, histories: Sequence[Sequence[Pair] | None],
-                 stamps: Sequence[Sequence[int] | None], config: EagleConfig
+                 stamps: Sequence[Sequence[int] | None], config: EagleConfig,
+                 owners: Sequence[Sequence[str | None] | None] | None = None,
                  ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     """Local ratings and their squared deviations for one query from its neighbours' (budgeted,
     :func:`~eagle_core._sources.neighbourhood`) match lists, each match weighted by its age
-    (``view.clock`` minus its stamp); and the global squared deviations."""
+    (``view.clock`` minus its stamp); and the global squared deviations. ``owners``: who gave each
+    match; with the defence on, one source's rated answers move a local rating by at most
+    ``k * source_local_budget`` points (the bound its comparisons have)."""
     now = view.clock
     ages = [None if born is None else [now - b for b in born] for born in stamps]
     rd2 = {m: view.rd2.get(m, config.rd_initial**2) for m in view.ratings}
@@ -49,7 +52,8 @@ def local_scores(view: View, histories: Sequence[Sequence[Pair] | None],
         view.ratings, rd2, histories, ages, k=config.k, par=config.initial_rating,
         rd_local=config.rd_local, half_life=config.half_life,
         pair_weight=1.0 / max(1, len(view.ratings) - 1),
-        farthest_first=config.local_order == "farthest_first",
+        farthest_first=config.local_order == "farthest_first", owners=owners,
+        source_cap=config.k * config.source_local_budget if config.source_defence else None,
     )
     return local, dev, rd2
 
@@ -71,9 +75,9 @@ def serve(query: str, embedding: np.ndarray | None, view: View,
     the running average within the target (the cheapest if none). ``lock`` guards the sampler and
     the pacer (the engine's lock; ``None`` for the single-threaded twin).
     """
-    chosen, histories, stamps = neighbourhood(candidates, view, config)
+    chosen, histories, stamps, owners = neighbourhood(candidates, view, config)
     keys = [key for key, _ in chosen]
-    local, dev, rd2 = local_scores(view, histories, stamps, config)
+    local, dev, rd2 = local_scores(view, histories, stamps, config, owners)
     ratings = dict(view.ratings)
     evidence = view.evidence()
     combined = combine(ratings, local, config, coldstart, embedding, evidence)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -157,7 +158,7 @@ class RatingState:
             self.by_query[event.qkey] = self.by_query.get(event.qkey, ()) + tuple(pairs)
             self.born[event.qkey] = self.born.get(event.qkey, ()) + (now,) * len(pairs)
             self.clock += 1
-            self.apply_global(ledger.weigh_global(event.source, event.qkey, pairs), now)
+            self.apply_global(ledger.weigh_global(event.source, event.qkey, pairs), now, event.source)
 
     def add_model(self, name: str, cost: CostSpec) -> None:
         self.ratings[name] = self.config.initial_rating
@@ -167,16 +168,18 @@ class RatingState:
     def compile(self, raw: Sequence[RawPair]) -> list[Pair]:
         return compile_pairs(raw, self.config.draw_score)
 
-    def apply_global(self, pairs: list[Pair], now: int = 0) -> None:
+    def apply_global(self, pairs: list[Pair], now: int = 0, source: str | None = None) -> None:
         """Sequential ELO with the global K, and the win / loss / draw counts. A rated answer (a
         match against :data:`~eagle_core._glicko.PAR`) moves only the rated model, by the Glicko step
-        (:class:`~eagle_core._glicko.Evidence`); a pairwise match is evidence for both models."""
+        (:class:`~eagle_core._glicko.Evidence`; a stranger's is clipped to what is left of its
+        movement bound, :meth:`SourceLedger.clip`); a pairwise match is evidence for both models."""
         ratings, stats = self.ratings, self.stats
         if any(b == PAR for _a, b, _s, _w in pairs):
             for a, _b, s, w in pairs:
                 if a not in ratings:
                     continue
-                self.evidence.rate(ratings, a, s, self.config.initial_rating, w, now)
+                limit = None if source is None else partial(self.sources.clip, source, a)
+                self.evidence.rate(ratings, a, s, self.config.initial_rating, w, now, limit)
                 self.n_rated += 1
                 self.n_matches += 1
                 sa = stats[a]
