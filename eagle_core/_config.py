@@ -47,7 +47,8 @@ class EagleConfig:
     ``winprob`` = mean expected win probability against the other models; ``max`` = s/max;
     ``expected`` = expected score against the virtual opponent of rated answers (the predicted
     grade); ``auto`` (default) = ``expected`` once the log holds rated answers (thumbs/scores on
-    one model anchor ratings to grades), else ``minmax`` (pairwise-only logs: offline Eagle)."""
+    one model anchor ratings to grades) from the operator or, with ``source_defence``, from at least
+    three distinct sources, else ``minmax`` (pairwise-only logs: offline Eagle)."""
     local_order: LocalOrder = "farthest_first"
     """Replay order of the neighbours: farthest first lets the most similar query act last (ELO weighs
     recent matches most)."""

@@ -26,7 +26,7 @@ from eagle_core._elo import Pair
 from eagle_core._explore import Exploration, explore
 from eagle_core._glicko import local_posterior
 from eagle_core._pacing import BudgetPacer
-from eagle_core._sources import neighbourhood
+from eagle_core._sources import anchored, neighbourhood
 
 if TYPE_CHECKING:
     from eagle_core._state import View
@@ -83,7 +83,7 @@ def serve(query: str, embedding: np.ndarray | None, view: View,
     combined = combine(ratings, local, config, coldstart, embedding, evidence)
     normalization = config.normalization
     if normalization == "auto":  # grades anchor ratings to par: q is then the predicted grade
-        normalization = "expected" if view.n_rated else "minmax"
+        normalization = "expected" if anchored(view.graders, config) else "minmax"
     guard = contextlib.nullcontext() if lock is None else lock
     with guard:
         if pacer is not None and force is None:

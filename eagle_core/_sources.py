@@ -54,6 +54,7 @@ __all__ = [
     "Segment",
     "SourceLedger",
     "SourcesView",
+    "anchored",
     "cap_neighbours",
     "check_source",
     "crowded",
@@ -67,6 +68,9 @@ MAX_SOURCE_LENGTH = 256
 OVERFETCH = 4
 """When one source crowds the N nearest (:func:`crowded`), the search is repeated for this many times
 N candidates, so :func:`cap_neighbours` can skip its extra queries and still fill N slots."""
+MIN_GRADERS = 3
+"""Strangers (distinct sources) whose rated answers make the log count as graded when the operator
+has rated none (:func:`anchored`)."""
 Segment = tuple[str | None, int, float]
 """A run of one event's matches in a query's match list: (source, number of matches, units)."""
 
@@ -204,6 +208,16 @@ class SourceLedger:
                 ) -> None:
         spent, given, moved = snap if snap is not None else ({}, {}, {})
         self.spent, self.given, self.moved = dict(spent), dict(given), dict(moved)
+
+
+def anchored(graders: frozenset[str | None], config: EagleConfig) -> bool:
+    """Whether rated answers anchor the ratings to grades (``normalization="auto"`` then scores by
+    the predicted grade instead of min-max). The switch changes every route, so with the defence on
+    one stranger cannot flip it: it takes the operator's rated answers or :data:`MIN_GRADERS`
+    distinct sources."""
+    if not config.source_defence:
+        return bool(graders)
+    return None in graders or len(graders) >= MIN_GRADERS
 
 
 def owner(segments: Sequence[Segment]) -> str | None:

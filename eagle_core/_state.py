@@ -42,6 +42,7 @@ class Snapshot:
     newcomers: frozenset[str] = frozenset()
     clock: int = 0
     n_rated: int = 0
+    graders: frozenset[str | None] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class View:
     """Feedback events that count (``n_events`` less ignored ones): the time forgetting runs on."""
     n_rated: int = 0
     """Rated answers (matches against the virtual opponent) folded so far."""
+    graders: frozenset[str | None] = frozenset()
+    """The sources that gave those rated answers (``None``: the operator); see
+    :func:`~eagle_core._sources.anchored`."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -113,6 +117,7 @@ class RatingState:
         self.evidence = Evidence(config.rd_initial, config.half_life)
         self.newcomers: set[str] = set()
         self.n_rated = 0
+        self.graders: set[str | None] = set()
         self.last_key: tuple[int, str, int] = (0, "", 0)
         self.last_ts = 0
         self.n_events = 0
@@ -181,6 +186,7 @@ class RatingState:
                 limit = None if source is None else partial(self.sources.clip, source, a)
                 self.evidence.rate(ratings, a, s, self.config.initial_rating, w, now, limit)
                 self.n_rated += 1
+                self.graders.add(source)
                 self.n_matches += 1
                 sa = stats[a]
                 sa[0] += 1
@@ -228,14 +234,15 @@ class RatingState:
                     MappingProxyType({m: tuple(s) for m, s in self.stats.items()}),
                     MappingProxyType(self.by_query), self.n_events, self.n_matches, self.sources.view(),
                     MappingProxyType({m: self.evidence.rd2(m, self.clock) for m in self.ratings}),
-                    MappingProxyType(self.born), frozenset(self.newcomers), self.clock, self.n_rated)
+                    MappingProxyType(self.born), frozenset(self.newcomers), self.clock, self.n_rated,
+                    frozenset(self.graders))
 
     # -- snapshots -------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         return Snapshot(self.last_key, dict(self.ratings), dict(self.costs),
                         {m: tuple(s) for m, s in self.stats.items()}, self.n_events, self.n_matches,
                         self.sources.snapshot(), self.evidence.copy(), frozenset(self.newcomers),
-                        self.clock, self.n_rated)
+                        self.clock, self.n_rated, frozenset(self.graders))
 
     def restore(self, snap: Snapshot) -> None:
         """Go back to ``snap`` for everything but the per-query lists (see :meth:`unapply_matches`)."""
@@ -247,3 +254,4 @@ class RatingState:
             self.evidence = snap.evidence.copy()
         self.newcomers = set(snap.newcomers)
         self.clock, self.n_rated = snap.clock, snap.n_rated
+        self.graders = set(snap.graders)

@@ -259,3 +259,22 @@ def test_a_flood_of_thumbs_near_one_topic_cannot_rewrite_its_routes(make_eagle, 
     score = {s.model: s for s in decision.ranking}  # locally, its rated answers moved 'weak' by at
     local_push = score["weak"].local_rating - score["weak"].global_rating  # most k x local budget
     assert local_push <= cfg.k * cfg.source_local_budget + 1e-6
+
+
+def minmax_scored(eagle) -> bool:
+    """True when the route's q is min-max (best exactly 1, worst 0), False when it is the
+    predicted grade (``normalization="auto"`` after rated answers)."""
+    q = sorted(s.normalized for s in eagle.route(QUERY, explore=False).ranking)
+    return q[0] == 0.0 and q[-1] == 1.0
+
+
+@pytest.mark.parametrize("defence", [True, False])
+def test_one_strangers_thumb_cannot_switch_how_every_route_is_scored(make_eagle, defence) -> None:
+    eagle = make_eagle(MODELS, config=EagleConfig(source_defence=defence))
+    honest(eagle)  # the operator's feedback is pairwise (score sets): q is min-max
+    assert minmax_scored(eagle)
+    eagle.record_thumbs(flood_texts(1)[0], "weak", True, source="mallory")
+    assert minmax_scored(eagle) is defence  # undefended, one stranger's thumb re-scores every route
+    for source, text in zip(("eve", "trent"), flood_texts(3)[1:], strict=True):
+        eagle.record_thumbs(text, "strong", True, source=source)
+    assert not minmax_scored(eagle)  # three distinct sources: the log counts as graded
