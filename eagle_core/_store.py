@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from eagle_core._behind import WriteBehind
+from eagle_core._collections import collection_config, lower_sync_threshold
 from eagle_core._errors import StoreMismatchError, StoreUnavailableError
 
 __all__ = ["FORMAT_VERSION", "Event", "FeedbackStore", "RawPair", "event_id", "query_key"]
@@ -63,14 +64,6 @@ _LINGER_S = 0.25
 workers see a new query in the index, or a decision, about this much later."""
 _PRUNE_EVERY_S = 600.0
 """How often the decisions' write-behind thread deletes decisions older than the retention."""
-SYNC_THRESHOLD = 100
-"""Chroma's ``hnsw.sync_threshold`` for the three collections (Chroma's default: 1000). A local
-Chroma (embedded, or a single-node ``chroma run``) applies every write, and every read, after
-re-reading the collection's queued records written since its vector index was last saved, and it
-saves that index only every ``sync_threshold`` records: with 1000, one single-record write re-reads
-up to 1000 records (a log write cost 3 ms just after a save, 20-45 ms before the next one). A save
-costs about one pass over the collection's id map (~150 ms at 100k records), so 100 keeps both
-parts small (docs/BENCHMARKS.md, "One feedback write as the store grows")."""
 
 
 def query_key(text: str) -> str:
@@ -184,7 +177,7 @@ class FeedbackStore:
     def open(self, embedder_name: str, dim: int) -> None:
         """Create or open the collections; refuse a store of another format or embedding dimension."""
         meta = {"eagle:format": FORMAT_VERSION, "eagle:embedder": embedder_name, "eagle:dim": dim}
-        config = {"hnsw": {"space": "cosine", "sync_threshold": SYNC_THRESHOLD}}
+        config = collection_config()
         try:
             log = self.client.get_or_create_collection(
                 f"{self.name}_log", metadata=meta, configuration=config, embedding_function=None
@@ -222,7 +215,7 @@ class FeedbackStore:
         self._log, self._queries, self._decisions = log, queries, decisions
         self._dim, self.format = dim, fmt
         for collection in (log, queries, decisions):
-            _lower_sync_threshold(collection)
+            lower_sync_threshold(collection)
         try:
             self._batch = max(1, min(1000, int(self.client.get_max_batch_size())))
         except Exception:  # older clients have no such call
@@ -487,23 +480,6 @@ class FeedbackStore:
         vec = np.zeros(self._dim, dtype=np.float32)
         vec[0] = 1.0
         return vec
-
-
-def _lower_sync_threshold(collection: Any) -> None:
-    """Give a collection created with Chroma's default ``sync_threshold`` (a store written before
-    this version, or created by another tool) :data:`SYNC_THRESHOLD`. Chroma reads the setting when
-    it loads the collection's index, so it takes effect from the next process (or server) start."""
-    try:
-        hnsw = (collection.configuration_json or {}).get("hnsw") or {}
-        current = hnsw.get("sync_threshold")
-        if current is None or int(current) <= SYNC_THRESHOLD:
-            return
-        collection.modify(configuration={"hnsw": {"sync_threshold": SYNC_THRESHOLD}})
-        logger.info("Chroma collection %r: sync_threshold %s -> %d (faster writes from the next "
-                    "start)", collection.name, current, SYNC_THRESHOLD)
-    except Exception as exc:  # a speed setting: never a reason to refuse the store
-        logger.warning("could not lower sync_threshold of a Chroma collection (%s); writes stay "
-                       "slower as the store grows", exc)
 
 
 def _stored_format(stored: Mapping[str, Any], log: Any) -> int:
