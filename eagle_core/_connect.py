@@ -26,7 +26,12 @@ logger = logging.getLogger(__name__)
 
 
 def make_client(path: str | Path | None, client: Any) -> Any:
-    """The caller's client, a ``PersistentClient`` at ``path``, or the process's in-memory client."""
+    """The caller's client, a ``PersistentClient`` at ``path``, or the process's in-memory client.
+
+    ``path`` is made absolute first: chromadb keeps one embedded store per path *string* in a
+    process, so a relative path opened again after a ``chdir`` would reach the first directory's
+    store (and fail with "Failed to get segments" once the two disagree), and two spellings of one
+    directory would run two embedded stores on the same files."""
     if client is not None:
         return client
     import chromadb
@@ -34,8 +39,9 @@ def make_client(path: str | Path | None, client: Any) -> Any:
 
     settings = Settings(anonymized_telemetry=False)
     if path is not None:
-        Path(path).mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=settings)
+        where = Path(path).expanduser().resolve()
+        where.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(where), settings=settings)
     return chromadb.EphemeralClient(settings=settings)
 
 

@@ -52,6 +52,33 @@ def test_a_persistent_store_survives_close(tmp_path, make_eagle) -> None:
     assert make_eagle(None, path=tmp_path / "s").ratings == ratings
 
 
+def test_engines_opened_one_after_another_on_a_relative_path_use_their_own_directory(
+        tmp_path, monkeypatch, make_eagle) -> None:
+    """One process, one engine after another on ``path="store"``, each from its own working
+    directory (as a script run twice, or a test suite, does). chromadb keeps one embedded store per
+    path *string*: the second engine used to reach the first directory's store, the third failed
+    with "Error in compaction ... Failed to get segments"."""
+    counts = []
+    for where in ("a", "b", "c"):
+        (tmp_path / where).mkdir()
+        monkeypatch.chdir(tmp_path / where)
+        eagle = make_eagle(MODELS, path="store")
+        for question in CODE:
+            eagle.record_comparison(f"{question} ({where})", winner="big", loser="small")
+        decision = eagle.route(f"{CODE[0]} again ({where})")
+        eagle.record_feedback(decision.decision_id, thumbs=True)
+        counts.append(eagle.n_feedback)
+        eagle.close()
+        assert (tmp_path / where / "store" / "chroma.sqlite3").is_file()
+    assert counts == [3, 3, 3]
+    # the same directory spelt another way is the same store
+    again = make_eagle(None, path=tmp_path / "b" / ".." / "b" / "store")
+    assert again.n_feedback == 3
+    again.record_comparison(CODE[1], winner="small", loser="big")
+    again.close()
+    assert make_eagle(None, path=tmp_path / "b" / "store").n_feedback == 4
+
+
 def test_adding_an_existing_model_with_the_same_cost_is_a_no_op(make_eagle) -> None:
     eagle = make_eagle(MODELS)
     eagle.add_model("mid", 0.002)
