@@ -64,6 +64,14 @@ def drop_collections(client: Any, prefix: str) -> None:
         logger.warning("could not delete the in-memory collections %s* (%s)", prefix, exc)
 
 
+def release(store: FeedbackStore, in_memory: bool, timeout: float | None) -> None:
+    """Close a store on ``Eagle.close``: what is queued behind is written (a shared store, waiting at
+    most 5 s) or dropped, and an in-memory engine's collections are deleted."""
+    store.close(0.0 if in_memory else min(5.0, timeout or 5.0))
+    if in_memory:
+        drop_collections(store.client, f"{store.name}_")
+
+
 def connect(embedder: Any, path: str | Path | None, client: Any, collection: str, config: EagleConfig,
             lock: threading.RLock, writer: str, caller_costs: dict[str, CostSpec] | None,
             on_event: Callable[[Event], None]

@@ -19,30 +19,17 @@ import numpy as np
 
 from eagle_core import _choice as choice
 from eagle_core import _feedback as fb
+from eagle_core import _inputs as inputs
 from eagle_core._async import AsyncTwins
 from eagle_core._audit import Audit, build_audit
 from eagle_core._config import EagleConfig
-from eagle_core._connect import connect, drop_collections
+from eagle_core._connect import connect, release
 from eagle_core._costs import CostSpec, cost_to_dict, parse_cost
 from eagle_core._decision import RouteDecision
 from eagle_core._decisions import Decisions
 from eagle_core._embeddings import Embedder, EmbeddingCache
 from eagle_core._errors import ConfigError, EngineClosedError, InvalidFeedbackError
 from eagle_core._guard import Circuit
-from eagle_core._inputs import (
-    check_candidates,
-    check_explore,
-    check_key,
-    check_labelled,
-    check_models,
-    check_spent,
-    check_store_args,
-    check_target,
-    decision_pairs,
-    model_exists,
-    one_feedback,
-    parse_items,
-)
 from eagle_core._leaderboard import Leaderboard, leaderboard_of
 from eagle_core._priors import Priors
 from eagle_core._replica import Replica
@@ -92,9 +79,9 @@ class Eagle(AsyncTwins):
         self.embedder = embedder
         self.config = config
         self.target_cost_per_request = target_cost_per_request
-        self._initial_costs = check_models(models)
-        check_store_args(path, client, collection, config)
-        check_target(target_cost_per_request)
+        self._initial_costs = inputs.check_models(models)
+        inputs.check_store_args(path, client, collection, config)
+        inputs.check_target(target_cost_per_request)
         self._cfg = config or EagleConfig()
         self._server = Server(self._cfg, target_cost_per_request)  # sampler, pacer, decisions
         self._lock = threading.RLock()  # writers and sync; never taken by routes
@@ -223,35 +210,23 @@ class Eagle(AsyncTwins):
         view = self._view  # one consistent state for the whole route, whatever writers do
         query = fb.check_query(query)
         choice.check_rule(willingness_to_pay, cost_weight, budget)
-        explore = check_explore(explore, self._cfg.explore)
+        explore = inputs.check_explore(explore, self._cfg.explore)
         routable = self._routable(view)
-        pool = check_candidates(candidates, routable)
+        pool = inputs.check_candidates(candidates, routable)
         if force is not None:
             fb.check_model(force, routable, "force")
         replica = self._replica
         if replica is not None and not self.degraded:
             replica.maybe_sync()  # in a background thread: this route does not wait for it
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
-        neighbours, degraded = self._neighbours(embedding, view)
+        neighbours, degraded = search(self._store.nearest, embedding, view, self._cfg,  # type: ignore[union-attr]
+                                      self.degraded)
         coldstart = self._priors.estimator if self._priors is not None else None
         decision = self._server.route(query, embedding, view, neighbours, pool, explore=explore,
                                       paced=serving, coldstart=coldstart, force=force,
                                       wtp=willingness_to_pay, cost_weight=cost_weight, budget=budget,
                                       degraded=degraded)
         return decision, view, neighbours
-
-    def _neighbours(self, embedding: np.ndarray, view: View) -> tuple[list[tuple[str, float]], bool]:
-        """Nearest past queries, nearest first (``_sources.search``), and whether the store is down."""
-        n, known = self._cfg.n_neighbors, len(view.by_query)
-        if n == 0 or not known:
-            return [], False
-        if self.degraded:  # no waiting on a store known to be down (the warning was logged once)
-            return [], True
-        try:
-            return search(self._store.nearest, embedding, view.sources, n, known, self._cfg), False  # type: ignore[union-attr]
-        except Exception as exc:  # degraded mode: never fail a route because the store is down
-            logger.warning("neighbour search failed (%s); routing on global ratings only", exc)
-            return [], True
 
     def decision(self, decision_id: str) -> RouteDecision:
         """A decision by id: one of this engine's last ``max_decisions``, or one any worker on the
@@ -302,12 +277,12 @@ class Eagle(AsyncTwins):
         ``better="x"`` (x's answer beat the chosen one), ``worse="x"`` (the chosen beat x),
         ``tie="x"``; or ``scores`` for several models. ``cost``: what the served answer actually
         cost, USD (:meth:`record_cost`)."""
-        given = one_feedback(thumbs=thumbs, score=score, better=better, worse=worse, tie=tie,
+        given = inputs.one_feedback(thumbs=thumbs, score=score, better=better, worse=worse, tie=tie,
                              scores=scores)
-        spent = None if cost is None else check_spent(cost)
+        spent = None if cost is None else inputs.check_spent(cost)
         decision = self.decision(decision_id)
         models, chosen = self.models, decision.model
-        kind, pairs = decision_pairs(given, chosen, models)
+        kind, pairs = inputs.decision_pairs(given, chosen, models)
         event = self._record(kind, decision.query, pairs, decision_id=decision.decision_id,
                              source=source, key=idempotency_key)
         if spent is not None:
@@ -319,7 +294,7 @@ class Eagle(AsyncTwins):
         provider's token usage). The budget pacer (``target_cost_per_request``) charges it in place
         of the estimate it charged when routing; reporting again replaces, never adds. The worker
         that routed the decision paces it: from another worker the cost goes through the log."""
-        spent = check_spent(cost)
+        spent = inputs.check_spent(cost)
         self._opened()
         if self._server.settle(decision_id, spent) or self._decisions.is_local(decision_id):
             return  # charged here, or routed here without a pacer or too long ago: nothing to pace
@@ -334,14 +309,14 @@ class Eagle(AsyncTwins):
         store fails, the :class:`StoreUnavailableError` says in ``n_stored`` how many were stored
         (and applied) before it: retry ``items[n_stored:]``, or all of them if every item has an
         ``"idempotency_key"`` (an item whose key is stored already is counted once)."""
-        parsed = parse_items(items, self.models, batch_size)
+        parsed = inputs.parse_items(items, self.models, batch_size)
         self._circuit.check()  # type: ignore[union-attr]
         return self._opened().commit_many(parsed, self._cache.embed_many,  # type: ignore[union-attr]
                                           batch_size, progress)
 
     def _record(self, kind: str, query: str, pairs: tuple[RawPair, ...], *, decision_id: str = "",
                 source: str | None = None, key: str | None = None) -> str:
-        source, key = check_source(source), check_key(key)
+        source, key = check_source(source), inputs.check_key(key)
         self._circuit.check()  # type: ignore[union-attr]  # degraded: refuse at once
         embedding = self._cache.embed_one(query)  # type: ignore[union-attr]
         item = (kind, query, pairs, decision_id, key, source)
@@ -367,10 +342,10 @@ class Eagle(AsyncTwins):
             raise ConfigError(f"model name must be a non-empty string, got {name!r}")
         spec = parse_cost(name, cost)
         payload: dict[str, Any] = {"model": name, "cost": cost_to_dict(spec)}
-        if model_exists(name, payload["cost"], self._view.costs, labelled):
+        if inputs.model_exists(name, payload["cost"], self._view.costs, labelled):
             return
         if labelled is not None:
-            texts, scores = check_labelled(labelled)  # validates before anything is stored
+            texts, scores = inputs.check_labelled(labelled)  # validates before anything is stored
             self._priors.prepare(name, texts, scores)  # type: ignore[union-attr]  # embed + cluster now
             payload["labelled"] = [[t, s] for t, s in zip(texts, scores, strict=True)]
         replica.commit_control("add_model", payload)
@@ -457,11 +432,8 @@ class Eagle(AsyncTwins):
         finally:
             if locked:
                 self._lock.release()
-        in_memory = self.path is None and self.client is None
-        if store is not None:  # what is queued behind is written (a shared store) or dropped
-            store.close(0.0 if in_memory else min(5.0, timeout or 5.0))
-        if store is not None and in_memory:
-            drop_collections(store.client, f"{store.name}_")
+        if store is not None:
+            release(store, self.path is None and self.client is None, timeout)
 
     @property
     def closed(self) -> bool:

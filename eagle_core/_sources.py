@@ -37,6 +37,7 @@ from another worker reproduces it exactly.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -63,6 +64,8 @@ __all__ = [
     "neighbourhood",
     "search",
 ]
+
+logger = logging.getLogger(__name__)
 
 MAX_SOURCE_LENGTH = 256
 OVERFETCH = 4
@@ -233,14 +236,25 @@ def crowded(candidates: Sequence[tuple[str, float]], sources: SourcesView, confi
     return len(cap_neighbours(candidates, sources, config.n_neighbors, config)) < len(candidates)
 
 
-def search(nearest: Callable[[Any, int], list[tuple[str, float]]], embedding: Any,
-           sources: SourcesView, n: int, known: int, config: EagleConfig) -> list[tuple[str, float]]:
-    """The ``n`` nearest of ``known`` past queries by ``nearest(embedding, k)`` (nearest first), or
-    ``OVERFETCH`` times more when one source holds more than its share of the ``n`` (:func:`crowded`)."""
-    found = nearest(embedding, min(n, known))
-    if len(found) < known and crowded(found, sources, config):
-        return nearest(embedding, min(n * OVERFETCH, known))
-    return found
+def search(nearest: Callable[[Any, int], list[tuple[str, float]]], embedding: Any, view: Any,
+           config: EagleConfig, down: bool) -> tuple[list[tuple[str, float]], bool]:
+    """The ``n_neighbors`` nearest past queries by ``nearest(embedding, k)`` (nearest first), or
+    ``OVERFETCH`` times more when one source holds more than its share of them (:func:`crowded`);
+    and whether the store is down. A store known to be ``down`` is not asked, and one that fails
+    gives no neighbours (the route falls back to global ratings) instead of failing the route."""
+    n, known = config.n_neighbors, len(view.by_query)
+    if n == 0 or not known:
+        return [], False
+    if down:  # no waiting on a store known to be down (the warning was logged once)
+        return [], True
+    try:
+        found = nearest(embedding, min(n, known))
+        if len(found) < known and crowded(found, view.sources, config):
+            found = nearest(embedding, min(n * OVERFETCH, known))
+    except Exception as exc:  # degraded mode: never fail a route because the store is down
+        logger.warning("neighbour search failed (%s); routing on global ratings only", exc)
+        return [], True
+    return found, False
 
 
 def cap_neighbours(candidates: Sequence[tuple[str, float]], sources: SourcesView, n: int,
