@@ -4,7 +4,7 @@ Streams are built from the *training* 70% of each dataset (``RoutingDataset.spli
 replay's own reports may use every prompt, the choice here saw only training prompts). Every
 candidate is replayed through the in-memory twin (``EagleOnlineRouter``: the engine's fold and
 routing step) in the scenarios of ``eagle replay`` and scored by the mean over scenarios of the
-best-fixed->oracle headroom captured.
+best-fixed->oracle headroom captured (each cell's cumulative regret is printed and saved too).
 
     python benchmarks/tune_online.py --length 1000 --seeds 3 --out bench-out/tune-online
 """
@@ -72,13 +72,16 @@ def main() -> None:
         routers = {"eagle_online": lambda ctx, cfg=cfg: EagleOnlineRouter(cfg)}
         res = run_replay(data, scenarios=args.scenarios, seeds=args.seeds, routers=routers,
                          length=args.length, progress=False)
-        per = {}
+        per, regret = {}, {}
         for ds_name, entry in res["datasets"].items():
             for sc, block in entry["scenarios"].items():
-                per[f"{ds_name}/{sc}"] = block["routers"]["eagle_online"]["headroom"]["mean"]
+                stats = block["routers"]["eagle_online"]
+                per[f"{ds_name}/{sc}"] = stats["headroom"]["mean"]
+                regret[f"{ds_name}/{sc}"] = (stats["regret"]["mean"], stats["regret"]["se"])
         score = float(np.mean(list(per.values())))
-        rows.append({"config": cand, "score": score, "per": per})
+        rows.append({"config": cand, "score": score, "per": per, "regret": regret})
         print(f"{score:+.3f} {cand} " + " ".join(f"{k}={v:+.2f}" for k, v in per.items()), flush=True)
+        print("  regret " + " ".join(f"{k}={m:.2f}±{e:.2f}" for k, (m, e) in regret.items()), flush=True)
     rows.sort(key=lambda r: -r["score"])
     (args.out / "tune_online.json").write_text(json.dumps(rows, indent=1))
     print("best:", rows[0]["config"], f"{rows[0]['score']:+.3f}")
