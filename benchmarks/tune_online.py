@@ -4,7 +4,7 @@ Streams are built from the *training* 70% of each dataset (``RoutingDataset.spli
 replay's own reports may use every prompt, the choice here saw only training prompts). Every
 candidate is replayed through the in-memory twin (``EagleOnlineRouter``: the engine's fold and
 routing step) in the scenarios of ``eagle replay`` and scored by the mean over scenarios of the
-best-fixed->oracle headroom captured.
+best-fixed->oracle headroom captured (each cell's cumulative regret is printed and saved too).
 
     python benchmarks/tune_online.py --length 1000 --seeds 3 --out bench-out/tune-online
 """
@@ -72,7 +72,7 @@ def main() -> None:
         routers = {"eagle_online": lambda ctx, cfg=cfg: EagleOnlineRouter(cfg)}
         res = run_replay(data, scenarios=args.scenarios, seeds=args.seeds, routers=routers,
                          length=args.length, progress=False)
-        per, budget = {}, {}
+        per, budget, regret = {}, {}, {}
         for ds_name, entry in res["datasets"].items():
             for sc, block in entry["scenarios"].items():
                 stats = block["routers"]["eagle_online"]
@@ -84,9 +84,11 @@ def main() -> None:
                                        f"{100 * stats['overshoot']['mean']:.2f}±"
                                        f"{100 * stats['overshoot']['se']:.2f}% spent "
                                        f"{stats['cost']['mean'] / ref['target_cost']['mean']:.3f}")
+                regret[f"{ds_name}/{sc}"] = (stats["regret"]["mean"], stats["regret"]["se"])
         score = float(np.mean(list(per.values())))
-        rows.append({"config": cand, "score": score, "per": per, "budget": budget})
+        rows.append({"config": cand, "score": score, "per": per, "budget": budget, "regret": regret})
         print(f"{score:+.3f} {cand} " + " ".join(f"{k}={v:+.2f}" for k, v in per.items()), flush=True)
+        print("  regret " + " ".join(f"{k}={m:.2f}±{e:.2f}" for k, (m, e) in regret.items()), flush=True)
         for ds_name, line in budget.items():
             print(f"    budget {ds_name}: {line}", flush=True)
     rows.sort(key=lambda r: -r["score"])

@@ -97,8 +97,12 @@ class EagleConfig:
     """Multiplier of the deviation in the draws (0 = no exploration)."""
     max_explore_share: float = 0.2
     """At most this share of routes may serve another model than the ranking's choice."""
-    rd_initial: float = 350.0
-    """Deviation (rating points) of a model with no evidence (Glicko's 350)."""
+    rd_initial: float = 200.0
+    """Deviation (rating points) of a model with no evidence: how far a model's rating may lie from
+    the population's mean rating (a model with none is routed at that mean, docs/METHOD.md). 200
+    points is ±1.15 in log-odds of a good answer, the spread of the models' log-odds around their
+    mean on the training splits (RouterBench 93, arena_bench 198 points); Glicko's 350 (chess
+    players, around a fixed par) moved an untried model by 175 points on its first thumb."""
     rd_local: float = 100.0
     """How far (rating points, one deviation) a model's rating near one query may stray from its
     global rating before that neighbourhood's own evidence says so."""

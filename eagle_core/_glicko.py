@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from eagle_core._elo import Pair
 
-__all__ = ["PAR", "SCALE", "Evidence", "clip_step", "decay", "glicko_step", "local_posterior"]
+__all__ = ["PAR", "SCALE", "Evidence", "clip_step", "decay", "glicko_step", "local_posterior",
+           "population_prior"]
 
 PAR = ""
 """Name of the virtual opponent of a single rated answer (no model can have an empty name)."""
@@ -105,6 +106,31 @@ class Evidence:
         """A pairwise match between ``a`` and ``b`` (rated by ELO elsewhere) is evidence for both."""
         self.add(a, w * _PAIR_INFO, now)
         self.add(b, w * _PAIR_INFO, now)
+
+
+def population_prior(ratings: Mapping[str, float], rd2: Mapping[str, float], *, par: float,
+                     rd_initial: float) -> dict[str, float]:
+    """Ratings re-centred on the population: a model's prior mean is the mean rating of the models
+    with evidence, not ``par``.
+
+    The fold starts every model at ``par`` (a 50 % chance of a good answer) with deviation
+    ``rd_initial``. Among LLMs serving one workload that prior is biased: when most answers are
+    good, a model never tried looks worse than every tried one; when most are poor, it looks better
+    than all of them and wins every route untried. Hierarchically, models are draws from a
+    population N(mu, rd_initial^2); in the Gaussian approximation Glicko makes, moving the prior
+    mean from ``par`` to ``mu`` moves a posterior mean by ``(mu - par) * rd2 / rd_initial^2``: all
+    of it for a model with no evidence, almost none for a well-measured one (and back towards mu
+    as forgetting widens a stale model's deviation). ``mu`` is the random-effects mean of the models
+    with evidence, each weighted 1 / (rd_initial^2 + rd2): every model counts once, a
+    well-measured one at most twice as much as a barely tried one.
+    """
+    tau2 = rd_initial**2
+    known = [m for m in ratings if rd2[m] < tau2 * (1.0 - 1e-9)]
+    if not known:
+        return dict(ratings)
+    weights = [1.0 / (tau2 + rd2[m]) for m in known]
+    mu = sum(w * ratings[m] for w, m in zip(weights, known, strict=True)) / sum(weights)
+    return {m: r + (mu - par) * min(1.0, rd2[m] / tau2) for m, r in ratings.items()}
 
 
 def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],

@@ -24,7 +24,7 @@ from eagle_core._costs import estimate_cost
 from eagle_core._decision import RouteDecision
 from eagle_core._elo import Pair
 from eagle_core._explore import Exploration, explore
-from eagle_core._glicko import local_posterior
+from eagle_core._glicko import local_posterior, population_prior
 from eagle_core._pacing import BudgetPacer
 from eagle_core._sources import anchored, neighbourhood
 
@@ -33,7 +33,18 @@ if TYPE_CHECKING:
     from eagle_core._store import Event
     from eagle_core._uniroute import ColdStartEstimator
 
-__all__ = ["Server", "local_scores", "serve"]
+__all__ = ["Server", "global_scores", "local_scores", "serve"]
+
+
+def global_scores(view: View, config: EagleConfig) -> tuple[dict[str, float], dict[str, float]]:
+    """Global ratings as routing reads them, and their squared deviations. Once the log holds rated
+    answers, a model's prior is the population's mean rating, not par
+    (:func:`~eagle_core._glicko.population_prior`); a pairwise-only log is read as folded."""
+    rd2 = {m: view.rd2.get(m, config.rd_initial**2) for m in view.ratings}
+    if not anchored(view.graders, config):
+        return dict(view.ratings), rd2
+    return population_prior(view.ratings, rd2, par=config.initial_rating,
+                            rd_initial=config.rd_initial), rd2
 
 
 def local_scores(view: View, histories: Sequence[Sequence[Pair] | None],
@@ -47,9 +58,9 @@ def local_scores(view: View, histories: Sequence[Sequence[Pair] | None],
     ``k * source_local_budget`` points (the bound its comparisons have)."""
     now = view.clock
     ages = [None if born is None else [now - b for b in born] for born in stamps]
-    rd2 = {m: view.rd2.get(m, config.rd_initial**2) for m in view.ratings}
+    ratings, rd2 = global_scores(view, config)
     local, dev = local_posterior(
-        view.ratings, rd2, histories, ages, k=config.k, par=config.initial_rating,
+        ratings, rd2, histories, ages, k=config.k, par=config.initial_rating,
         rd_local=config.rd_local, half_life=config.half_life,
         pair_weight=1.0 / max(1, len(view.ratings) - 1),
         farthest_first=config.local_order == "farthest_first", owners=owners,
@@ -78,7 +89,7 @@ def serve(query: str, embedding: np.ndarray | None, view: View,
     chosen, histories, stamps, owners = neighbourhood(candidates, view, config)
     keys = [key for key, _ in chosen]
     local, dev, rd2 = local_scores(view, histories, stamps, config, owners)
-    ratings = dict(view.ratings)
+    ratings, _ = global_scores(view, config)
     evidence = view.evidence()
     combined = combine(ratings, local, config, coldstart, embedding, evidence)
     normalization = config.normalization

@@ -84,11 +84,12 @@ def test_draws_can_be_dropped(make_eagle) -> None:
 
 
 def test_a_thumb_is_a_glicko_match_against_par_that_moves_only_the_rated_model(make_eagle) -> None:
-    eagle = make_eagle({"a": 1.0, "b": 1.0, "c": 1.0}, config=EagleConfig.paper())
+    config = EagleConfig.paper()
+    eagle = make_eagle({"a": 1.0, "b": 1.0, "c": 1.0}, config=config)
     eagle.record_thumbs("q", "a", up=True)
-    # E = 0.5 against par (1500), RD 350: RD'^2 = 1/(1/350^2 + 0.25/s^2), step RD'^2/s * (1 - 0.5)
+    # E = 0.5 against par (1500), RD0: RD'^2 = 1/(1/RD0^2 + 0.25/s^2), step RD'^2/s * (1 - 0.5)
     s = 400 / math.log(10)
-    rd2 = 1 / (1 / 350**2 + 0.25 / s**2)
+    rd2 = 1 / (1 / config.rd_initial**2 + 0.25 / s**2)
     assert eagle.ratings["a"] == pytest.approx(1500 + rd2 / s * 0.5)
     assert eagle.ratings["b"] == eagle.ratings["c"] == 1500.0
     eagle.record_thumbs("q", "c", up=False)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from eagle_core import ConfigError, EagleConfig
-from eagle_core._glicko import Evidence
+from eagle_core._glicko import Evidence, population_prior
 from eagle_core._pacing import BudgetPacer
 from eagle_core.replay import EagleOnlineRouter
 
@@ -51,6 +51,31 @@ def test_deviation_shrinks_with_evidence_and_grows_back_when_stale() -> None:
     assert fresh < before / 10
     assert ev.rd2("a", 250) > 3 * fresh  # 200 events without a rating: two half-lives
     assert ev.rd2("b", 50) == before and ratings["b"] == 1500.0  # never rated: unmoved, unknown
+
+
+def test_an_untried_model_is_routed_at_the_population_mean_not_par() -> None:
+    ev = Evidence(rd_initial=200.0, half_life=None)
+    ratings = {"poor": 1500.0, "fair": 1500.0, "untried": 1500.0}
+    for t in range(30):  # most answers are poor: both tried models end below par
+        ev.rate(ratings, "poor", 0.0 if t % 5 else 1.0, 1500.0, 1.0, t)
+        ev.rate(ratings, "fair", 0.0 if t % 3 else 1.0, 1500.0, 1.0, t)
+    rd2 = {m: ev.rd2(m, 30) for m in ratings}
+    prior = population_prior(ratings, rd2, par=1500.0, rd_initial=200.0)
+    assert ratings["poor"] < ratings["fair"] < 1500.0 == ratings["untried"]  # par outranks both
+    assert prior["poor"] < prior["untried"] < prior["fair"]  # at their mean: the best tried leads
+    shift = prior["untried"] - 1500.0  # all of it for no evidence, rd2/RD0^2 of it for 30 ratings
+    assert prior["fair"] - ratings["fair"] == pytest.approx(shift * rd2["fair"] / 200.0**2)
+    assert abs(prior["fair"] - ratings["fair"]) < 0.15 * abs(shift)
+    assert population_prior({"a": 1500.0, "b": 1500.0}, {"a": 4e4, "b": 4e4}, par=1500.0,
+                            rd_initial=200.0) == {"a": 1500.0, "b": 1500.0}  # nothing known yet
+
+
+def test_untried_models_do_not_win_routes_where_most_answers_are_poor() -> None:
+    router = EagleOnlineRouter(explore=False)
+    chosen = _run(router, _stream(200), lambda t: (0.1, 0.35, 0.0), seed=3,
+                  costs=(0.001, 0.002, 0.004), wtp=1.0)
+    ranking_leader = np.bincount(chosen[100:], minlength=3).argmax()
+    assert ranking_leader == 1  # the best model tried, not whichever sat at par untried
 
 
 def test_exploration_fades_as_evidence_accumulates() -> None:
@@ -187,6 +212,7 @@ def test_route_explore_switch_and_decision_flag(make_eagle) -> None:
 def test_engine_target_cost_is_paced(make_eagle) -> None:
     eagle = make_eagle({"cheap": 0.001, "dear": 0.01}, config=EagleConfig(seed=0),
                        target_cost_per_request=0.003)
+    eagle.record_thumbs("please solve a warm-up task", "dear", True)  # known to be the better one
     spent = []
     for i in range(25):
         d = eagle.route(f"please solve task {i}")

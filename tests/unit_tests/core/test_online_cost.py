@@ -99,6 +99,8 @@ def _after_a_dear_answer(make_eagle, path, report: float | None) -> list[str]:
     config = EagleConfig(seed=0, explore=False)
     router = make_eagle(COSTS, path=path, config=config, target_cost_per_request=0.004)
     billing = make_eagle(None, path=path, config=config)
+    for i in range(4):
+        router.record_comparison(f"a question {i}", "dear", "cheap")  # dear is the better one
     for i in range(40):
         d = router.route(f"explain topic {i} in detail")
         router.record_feedback(d.decision_id, score=1.0 if d.model == "dear" else 0.0)
