@@ -15,10 +15,11 @@ if TYPE_CHECKING:
     from eagle_core._config import EagleConfig
     from eagle_core._costs import CostSpec
     from eagle_core._embeddings import EmbeddingCache
+    from eagle_core._event import Event
     from eagle_core._guard import Circuit
     from eagle_core._priors import Priors
     from eagle_core._replica import Replica
-    from eagle_core._store import Event, FeedbackStore
+    from eagle_core._store import FeedbackStore
 
 __all__ = ["collection_name", "connect", "drop_collections", "make_client"]
 

@@ -29,6 +29,7 @@ from eagle_core._decision import RouteDecision
 from eagle_core._decisions import Decisions
 from eagle_core._embeddings import Embedder, EmbeddingCache
 from eagle_core._errors import ConfigError, EngineClosedError, InvalidFeedbackError
+from eagle_core._event import RawPair
 from eagle_core._guard import Circuit
 from eagle_core._leaderboard import Leaderboard, leaderboard_of
 from eagle_core._priors import Priors
@@ -36,7 +37,7 @@ from eagle_core._replica import Replica
 from eagle_core._serving import Server
 from eagle_core._sources import check_source, search
 from eagle_core._state import View
-from eagle_core._store import FeedbackStore, RawPair
+from eagle_core._store import FeedbackStore
 
 __all__ = ["Eagle"]
 

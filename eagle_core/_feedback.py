@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eagle_core._errors import InvalidFeedbackError, InvalidQueryError, UnknownModelError
+from eagle_core._event import RawPair
 from eagle_core._glicko import PAR
 from eagle_core._numbers import is_finite_number
 from eagle_core._sources import check_source
-from eagle_core._store import RawPair
 
 __all__ = [
     "check_model",

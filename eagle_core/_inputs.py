@@ -13,7 +13,7 @@ from eagle_core import _feedback as fb
 from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_to_dict, parse_cost
 from eagle_core._errors import ConfigError, EagleError, InvalidCostError, InvalidFeedbackError
-from eagle_core._store import RawPair
+from eagle_core._event import RawPair
 
 __all__ = [
     "check_candidates",

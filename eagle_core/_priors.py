@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from eagle_core._store import Event
+from eagle_core._event import Event
 
 if TYPE_CHECKING:
     from eagle_core.uniroute import ColdStartEstimator

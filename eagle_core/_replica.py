@@ -23,8 +23,9 @@ from tqdm.auto import tqdm
 from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_to_dict
 from eagle_core._errors import ConfigError, StoreMismatchError, StoreUnavailableError
+from eagle_core._event import Event, RawPair, event_id, query_key
 from eagle_core._state import RatingState, View
-from eagle_core._store import Event, FeedbackStore, RawPair, event_id, query_key
+from eagle_core._store import FeedbackStore
 from eagle_core._timeline import SYNC_WINDOW_NS, Timeline
 
 __all__ = ["Replica"]

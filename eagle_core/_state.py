@@ -16,9 +16,9 @@ from typing import Any
 from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_from_dict
 from eagle_core._elo import Pair, replay
+from eagle_core._event import Event, RawPair
 from eagle_core._glicko import PAR, Evidence
 from eagle_core._sources import SourceLedger, SourcesView
-from eagle_core._store import Event, RawPair
 
 __all__ = ["CONTROL_KINDS", "RatingState", "Snapshot", "View", "compile_pairs"]
 

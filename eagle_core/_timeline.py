@@ -9,8 +9,8 @@ re-applying what follows in ``(ts, writer, seq)`` order, without re-reading the 
 
 from __future__ import annotations
 
+from eagle_core._event import Event
 from eagle_core._state import RatingState, Snapshot
-from eagle_core._store import Event
 
 __all__ = ["CHECKPOINT_EVERY", "MAX_RECENT", "REORDER_HORIZON_NS", "SYNC_WINDOW_NS", "Timeline"]
 

@@ -17,11 +17,11 @@ import numpy as np
 from eagle_core import _feedback as fb
 from eagle_core._config import EagleConfig
 from eagle_core._costs import cost_to_dict, estimate_cost
+from eagle_core._event import Event, RawPair, query_key
 from eagle_core._explore import Exploration
 from eagle_core._pacing import BudgetPacer
 from eagle_core._serving import serve
 from eagle_core._state import RatingState
-from eagle_core._store import Event, RawPair, query_key
 
 __all__ = ["EagleOnlineRouter"]
 
