@@ -37,7 +37,7 @@ class Decisions:
             while len(self._recent) > self.config.max_decisions:
                 self._recent.popitem(last=False)
         if store is not None:
-            store.put_decision(decision.decision_id, decision.to_dict())
+            store.put_decision(decision.decision_id, decision)  # serialised behind, not here
 
     def find(self, decision_id: str, store: FeedbackStore | None) -> RouteDecision:
         """This process's decision, else the store's (waiting up to ``decision_wait`` seconds for a
