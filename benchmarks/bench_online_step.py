@@ -72,11 +72,11 @@ def _instrument(eagle: Any) -> _Clock:
     clock = _Clock()
     only = {"route": lambda name: (lambda phase: name if phase == "route" else None),
             "feedback": lambda name: (lambda phase: name if phase == "feedback" else None)}
+    replica = eagle._opened()
     clock.wrap(eagle._cache, "embed_one", only["route"]("embed"))
-    clock.wrap(eagle, "_neighbours", only["route"]("search"))
+    clock.wrap(replica.store, "nearest", only["route"]("search"))
     clock.wrap(eagle._server, "route", only["route"]("choice"))
     clock.wrap(eagle._decisions, "remember", only["route"]("bookkeeping"))
-    replica = eagle._opened()
     clock.wrap(replica.store, "append", only["feedback"]("log_write"))
     clock.wrap(replica, "commit", only["feedback"]("commit"))
     return clock

@@ -2,11 +2,14 @@
 
 On RouterBench (the evaluation protocol's seed-42 70/30 split per sub-dataset, all three
 sub-datasets in one engine) the honest training feedback is stored as score sets (2,213 prompts x
-11 models, ``record_many``), then ONE source injects 100, 300 and 1,000 comparisons saying "the
-worst model beats the best one" (worst / best by mean training score) on *varied* texts near one
+11 models, ``record_many``), then ONE source injects 100, 300 and 1,000 rigged votes that promote
+the worst model over the best one (worst / best by mean training score) on *varied* texts near one
 topic: each attack text is a training prompt of one sub-dataset (``--topic``, default mbpp) with a
 different request appended, so every vote has its own query text and exact-duplicate filtering
-alone does not stop it. After each step every test prompt (951) is routed once.
+alone does not stop it. Two attacks (``--attacks``): ``comparisons`` (each vote is "worst beats
+best" on its text) and ``thumbs`` (each vote is a thumbs-up on the worst model's answer *and* a
+thumbs-down on the best model's answer to its text: two rated answers, moved by the Glicko step).
+After each step every test prompt (951) is routed once.
 
 Reported, with the defence off (``source_defence=False``) and on (the default):
 
@@ -22,7 +25,8 @@ Reported, with the defence off (``source_defence=False``) and on (the default):
 Embeddings come from the evaluation's on-disk cache (``CachedEmbedder``; attack texts are embedded
 once and cached). Usage::
 
-    python benchmarks/bench_poison.py [--data DIR] [--votes 100 300 1000] [--out bench-out] [--quick]
+    python benchmarks/bench_poison.py [--data DIR] [--votes 100 300 1000] [--attacks comparisons thumbs]
+                                      [--out bench-out] [--quick]
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load_or_exit, machine, write_json  # noqa: E402
 
 ATTACKER = "attacker-1"
+ATTACKS = ("comparisons", "thumbs")
 REQUESTS = (
     "Please answer carefully.", "Explain your reasoning briefly.", "Give only the final answer.",
     "Be concise.", "Think step by step.", "Double-check the result.", "Use simple words.",
@@ -114,8 +119,15 @@ class Scenario:
                 q[r, col[ms.model]] = ms.normalized
         return top, q, 1000 * float(np.median(times))
 
-    def attack(self, texts: list[str], winner: str, loser: str, tagged: bool) -> None:
-        items = [{"query": t, "winner": winner, "loser": loser} for t in texts]
+    def attack(self, texts: list[str], winner: str, loser: str, tagged: bool,
+               kind: str = "comparisons") -> None:
+        """One rigged vote per text: ``winner`` beats ``loser`` (``comparisons``), or a thumbs-up on
+        ``winner``'s answer and a thumbs-down on ``loser``'s (``thumbs``)."""
+        if kind == "thumbs":
+            items = [{"query": t, "model": m, "thumbs": up} for t in texts
+                     for m, up in ((winner, True), (loser, False))]
+        else:
+            items = [{"query": t, "winner": winner, "loser": loser} for t in texts]
         if tagged:
             for item in items:
                 item["source"] = ATTACKER
@@ -142,9 +154,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=None, help="data root holding routerbench/")
     parser.add_argument("--votes", type=int, nargs="+", default=[100, 300, 1000])
+    parser.add_argument("--attacks", nargs="+", choices=ATTACKS, default=list(ATTACKS))
     parser.add_argument("--topic", default="mbpp", help="sub-dataset whose prompts the attack texts vary")
     parser.add_argument("--users", type=int, default=300, help="honest sources in the strangers scenario")
     parser.add_argument("--quick", action="store_true", help="route a 150-prompt sample of the test set")
+    parser.add_argument("--normalization", default=None,
+                        help="EagleConfig.normalization for every engine (default: the engine's, 'auto')")
     parser.add_argument("--out", default="bench-out")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -169,22 +184,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     vectors = dict(zip(all_texts, embed(all_texts), strict=True))
 
     sources = supports_sources()
-    defended = EagleConfig().replace(source_defence=True) if sources else None
-    configs = {"off": EagleConfig().replace(source_defence=False) if sources else EagleConfig()}
+    base = EagleConfig() if args.normalization is None else EagleConfig(normalization=args.normalization)
+    defended = base.replace(source_defence=True) if sources else None
+    configs = {"off": base.replace(source_defence=False) if sources else base}
     if defended is not None:
         configs["on"] = defended
     users = zipf_users(len(train), args.users)
-    plan = [("trusted", name, None) for name in configs]
+    plan = [(attack, "trusted", name, None) for attack in args.attacks for name in configs]
     if sources:
-        plan += [("strangers", name, users) for name in configs]
+        plan += [(attack, "strangers", name, users) for attack in args.attacks for name in configs]
     result: dict[str, Any] = {
         "machine": machine(), "command": " ".join(["python", *sys.argv]), "n_train": int(len(train)),
         "n_test": int(len(test)), "best": best, "worst": worst, "topic": args.topic,
-        "votes": steps, "sources_supported": sources,
+        "votes": steps, "attacks": list(args.attacks), "sources_supported": sources,
         "config_on": defended.to_dict() if defended is not None else None, "runs": {},
     }
     bar = tqdm(total=len(plan) * (1 + len(steps)), desc="poison scenarios", disable=args.quiet)
-    for honest, name, honest_sources in plan:
+    for attack, honest, name, honest_sources in plan:
         t0 = time.perf_counter()
         scen = Scenario(ds, train, test, vectors, configs[name], honest_sources)
         top0, q0, ms0 = scen.route_all()
@@ -194,7 +210,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         run: dict[str, Any] = {"auc_no_attack": base_auc, "route_ms_p50": ms0, "steps": {}}
         done = 0
         for n in steps:
-            scen.attack(texts[done:n], worst, best, tagged=sources)
+            scen.attack(texts[done:n], worst, best, tagged=sources, kind=attack)
             done = n
             top, q, ms = scen.route_all()
             auc_n = total_auc(ds, train, test, q)
@@ -205,20 +221,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                "route_ms_p50": ms}
             bar.update(1)
         run["seconds"] = round(time.perf_counter() - t0, 1)
-        result["runs"][f"{honest}/defence-{name}"] = run
+        result["runs"][f"{attack}/{honest}/defence-{name}"] = run
     bar.close()
     if sources:
+        runs = result["runs"]
         for honest in ("trusted", "strangers"):
-            result[f"defence_cost_auc_{honest}"] = (result["runs"][f"{honest}/defence-off"]["auc_no_attack"]
-                                                   - result["runs"][f"{honest}/defence-on"]["auc_no_attack"])
+            attack = args.attacks[0]
+            result[f"defence_cost_auc_{honest}"] = (runs[f"{attack}/{honest}/defence-off"]["auc_no_attack"]
+                                                   - runs[f"{attack}/{honest}/defence-on"]["auc_no_attack"])
 
     print(f"best {best}, worst {worst}; {len(test)} test prompts; attack texts vary {args.topic} prompts")
-    print(f"{'honest feedback / defence':<28} {'AUC':>7} " + " ".join(
-        f"{f'{n} votes: flipped, AUC lost':>30}" for n in steps))
+    print(f"{'attack / honest feedback / defence':<40} {'AUC':>7} " + " ".join(
+        f"{f'{n} votes: flipped, AUC lost':>30}" for n in steps) + f" {'shift best, worst':>18}")
     for label, run in result["runs"].items():
         cells = " ".join(f"{run['steps'][n]['flipped']:>18.1%} {run['steps'][n]['auc_lost']:>+11.4f}"
                          for n in steps)
-        print(f"{label:<28} {run['auc_no_attack']:>7.4f} {cells}")
+        shift = run["steps"][steps[-1]]["global_shift"]
+        print(f"{label:<40} {run['auc_no_attack']:>7.4f} {cells} {shift[best]:>+8.1f} {shift[worst]:>+8.1f}")
     for key in ("defence_cost_auc_trusted", "defence_cost_auc_strangers"):
         if key in result:
             print(f"{key}: {result[key]:+.4f}")
@@ -236,16 +255,21 @@ def plot(result: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, run in result["runs"].items():
-        xs = [0, *result["votes"]]
-        ys = [0.0, *(100 * run["steps"][n]["flipped"] for n in result["votes"])]
-        ax.plot(xs, ys, marker="o", label=label)
-    ax.axhline(1.0, color="grey", linestyle=":", label="target: < 1 %")
-    ax.set_xlabel("rigged comparisons from one source")
-    ax.set_ylabel("test routes whose top-1 model changed (%)")
-    ax.set_title(f"RouterBench: '{result['worst']}' beats '{result['best']}' near {result['topic']}")
-    ax.legend(fontsize=8)
+    attacks = result.get("attacks", ["comparisons"])
+    fig, axes = plt.subplots(1, len(attacks), figsize=(6 * len(attacks), 4), squeeze=False)
+    for ax, attack in zip(axes[0], attacks, strict=True):
+        for label, run in result["runs"].items():
+            if not label.startswith(f"{attack}/"):
+                continue
+            xs = [0, *result["votes"]]
+            ys = [0.0, *(100 * run["steps"][n]["flipped"] for n in result["votes"])]
+            ax.plot(xs, ys, marker="o", label=label.split("/", 1)[1])
+        ax.axhline(1.0, color="grey", linestyle=":", label="target: < 1 %")
+        ax.set_xlabel(f"rigged votes from one source ({attack})")
+        ax.set_ylabel("test routes whose top-1 model changed (%)")
+        ax.set_title(f"RouterBench: promote '{result['worst']}' over '{result['best']}'\n"
+                     f"near {result['topic']}, {attack}", fontsize=9)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

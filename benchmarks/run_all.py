@@ -23,7 +23,9 @@ Steps, each in its own process (so RSS and timings do not leak between them):
 * ``splits``: benchmarks/split_seeds.py, the protocol re-run on other 70/30 split seeds (read only);
 * ``unseen-routerbench`` / ``unseen-arena``: the UniRoute unseen-model evaluation (issue 6);
 * ``poison``: benchmarks/bench_poison.py, one source's flood of rigged votes with the per-source
-  defence off and on (issue 15, ~4 min);
+  defence off and on, comparisons and thumbs (issue 15, ~8 min);
+* ``honest-strangers``: benchmarks/bench_honest_strangers.py, the online twin with each rating from
+  one of 30 / 300 users, defence on and off (issue 15, ~3 min);
 * ``replay``: ``eagle replay``, the online replay with partial feedback on RouterBench (1,500-step
   streams) and arena_bench, six scenarios x 10 seeds (issue 13; ~40 min on 2 busy cores).
   (``benchmarks/select_uniroute.py``, which chose UniRoute's procedure, is run on its own: ~15 min.)
@@ -48,7 +50,7 @@ REPO = HERE.parent
 STEPS = (
     "core", "writes", "load", "contention", "langchain", "calibrate-decision", "consistency",
     "consistency-recommended", "eval", "tune", "select", "splits", "unseen-routerbench", "unseen-arena",
-    "poison", "replay",
+    "poison", "honest-strangers", "replay",
 )
 
 
@@ -105,6 +107,9 @@ def commands(args: argparse.Namespace, out: Path, data: Path | None) -> dict[str
                             "--trials", "20" if quick else "400"]
     cmds["poison"] = [py, str(HERE / "bench_poison.py"), "--data", str(data), "--out", str(out),
                       *(["--quick"] if quick else [])]
+    cmds["honest-strangers"] = [py, str(HERE / "bench_honest_strangers.py"), "--data", str(data),
+                                "--out", str(out), "--seeds", "2" if quick else "5", "--length", "1000",
+                                "--scenarios", "cold", "warm", "sparse", "drift"]
     cmds["replay"] = [py, "-m", "eagle_core.cli", "replay", "--data", str(data), "--datasets", "routerbench",
                       "arena_bench", "--out", str(out / "replay"), "--length", "1500",
                       "--seeds", "2" if quick else "10", *(["--limit", "100"] if quick else [])]

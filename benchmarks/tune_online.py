@@ -72,13 +72,23 @@ def main() -> None:
         routers = {"eagle_online": lambda ctx, cfg=cfg: EagleOnlineRouter(cfg)}
         res = run_replay(data, scenarios=args.scenarios, seeds=args.seeds, routers=routers,
                          length=args.length, progress=False)
-        per = {}
+        per, budget = {}, {}
         for ds_name, entry in res["datasets"].items():
             for sc, block in entry["scenarios"].items():
-                per[f"{ds_name}/{sc}"] = block["routers"]["eagle_online"]["headroom"]["mean"]
+                stats = block["routers"]["eagle_online"]
+                per[f"{ds_name}/{sc}"] = stats["headroom"]["mean"]
+                if sc == "budget":  # grade vs the best affordable single model, and overshoot
+                    ref = block["references"]
+                    budget[ds_name] = (f"grade {stats['grade']['mean']:.3f}±{stats['grade']['se']:.3f} "
+                                       f"(best affordable {ref['fixed_grade']['mean']:.3f}) overshoot "
+                                       f"{100 * stats['overshoot']['mean']:.2f}±"
+                                       f"{100 * stats['overshoot']['se']:.2f}% spent "
+                                       f"{stats['cost']['mean'] / ref['target_cost']['mean']:.3f}")
         score = float(np.mean(list(per.values())))
-        rows.append({"config": cand, "score": score, "per": per})
+        rows.append({"config": cand, "score": score, "per": per, "budget": budget})
         print(f"{score:+.3f} {cand} " + " ".join(f"{k}={v:+.2f}" for k, v in per.items()), flush=True)
+        for ds_name, line in budget.items():
+            print(f"    budget {ds_name}: {line}", flush=True)
     rows.sort(key=lambda r: -r["score"])
     (args.out / "tune_online.json").write_text(json.dumps(rows, indent=1))
     print("best:", rows[0]["config"], f"{rows[0]['score']:+.3f}")

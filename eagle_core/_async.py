@@ -33,6 +33,9 @@ class AsyncTwins:
     async def arecord_feedback(self, decision_id: str, **kwargs: Any) -> str:
         return await _in_thread(self.record_feedback, decision_id, **kwargs)  # type: ignore[attr-defined]
 
+    async def arecord_cost(self, decision_id: str, cost: float) -> None:
+        await _in_thread(self.record_cost, decision_id, cost)  # type: ignore[attr-defined]
+
     async def arecord_many(self, items: Iterable[Mapping[str, Any]], **kwargs: Any) -> int:
         return await _in_thread(self.record_many, list(items), **kwargs)  # type: ignore[attr-defined]
 

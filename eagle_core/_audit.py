@@ -67,7 +67,7 @@ def build_audit(decision: RouteDecision, candidates: Sequence[tuple[str, float]]
                 ledger: SourceLedger, config: EagleConfig) -> Audit:
     """The audit of ``decision`` from the neighbour candidates of its query, on the published
     ``view``; ``ledger`` (read under the engine's lock) gives each source's budget spent."""
-    chosen, histories, stamps = neighbourhood(candidates, view, config)
+    chosen, histories, stamps, owners = neighbourhood(candidates, view, config)
     segments = view.sources.segments
     keys = [k for k, _ in chosen]
     neighbours = []
@@ -77,12 +77,12 @@ def build_audit(decision: RouteDecision, candidates: Sequence[tuple[str, float]]
         neighbours.append(AuditNeighbour(key, float(dist), who, len(view.by_query.get(key) or ())))
         for src in who:
             count[src] = count.get(src, 0) + 1
-    with_all = local_scores(view, histories, stamps, config)[0]
+    with_all = local_scores(view, histories, stamps, config, owners)[0]
     influences = []
     for src, n in count.items():
-        without, born = local_histories(keys, view.by_query, segments, config, without=src,
-                                        born=view.born)
-        rest = local_scores(view, without, born, config)[0]
+        without, born, who = local_histories(keys, view.by_query, segments, config, without=src,
+                                             born=view.born)
+        rest = local_scores(view, without, born, config, who)[0]
         delta = {m: with_all[m] - rest[m] for m in view.ratings}
         given = None if src is None else ledger.given.get(src, 0.0)
         counted = ledger.spent.get(src, 0.0) if config.source_defence and src is not None else given

@@ -47,7 +47,8 @@ class EagleConfig:
     ``winprob`` = mean expected win probability against the other models; ``max`` = s/max;
     ``expected`` = expected score against the virtual opponent of rated answers (the predicted
     grade); ``auto`` (default) = ``expected`` once the log holds rated answers (thumbs/scores on
-    one model anchor ratings to grades), else ``minmax`` (pairwise-only logs: offline Eagle)."""
+    one model anchor ratings to grades) from the operator or, with ``source_defence``, from at least
+    three distinct sources, else ``minmax`` (pairwise-only logs: offline Eagle)."""
     local_order: LocalOrder = "farthest_first"
     """Replay order of the neighbours: farthest first lets the most similar query act last (ELO weighs
     recent matches most)."""
@@ -70,11 +71,12 @@ class EagleConfig:
     ``source=None`` (the operator's own) is never limited. ``False`` counts every source in full."""
     source_budget: float = 20.0
     """Units (one unit = the most a comparison or a thumb moves one model) a source may spend on
-    the global ratings; its pairwise matches then move any global rating by at most
-    ``global_k * source_budget`` (its rated answers by at most that many Glicko steps)."""
+    the global ratings. One source moves any global rating by at most ``global_k * source_budget``
+    points: its pairwise matches by the budget, its rated answers (Glicko steps) by clipping."""
     source_local_budget: float = 10.0
     """Units one source's matches carry, in total, in one route's local replay (a score set over
-    11 models is 10 units, so one honest labelled query still counts in full)."""
+    11 models is 10 units, so one honest labelled query still counts in full); its rated answers
+    there move a model by at most ``k * source_local_budget`` points."""
     source_neighbor_share: float = 0.1
     """Largest share of the N neighbour slots that queries with feedback from a single source may
     fill (so a flood of texts near one topic cannot crowd the other neighbours out)."""
@@ -105,8 +107,9 @@ class EagleConfig:
     many feedback events; ``None`` = never forgotten."""
     burn_in: int = 20
     """Forced tries of a model added at run time, until it has this many rated answers."""
-    pacing_rate: float = 0.05
-    """Step of the budget pacer's dual update (``Eagle(target_cost_per_request=...)``)."""
+    pacing_rate: float = 0.1
+    """Step of the budget pacer's dual update (``Eagle(target_cost_per_request=...)``); 0.1 chosen on
+    validation streams (docs/BENCHMARKS.md, "Budget pacing on actual costs")."""
     seed: int | None = None
     """Seed of the exploration sampler (``None`` = fresh entropy)."""
 

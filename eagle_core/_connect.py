@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import threading
+    from collections.abc import Callable
 
     from eagle_core._config import EagleConfig
     from eagle_core._costs import CostSpec
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from eagle_core._guard import Circuit
     from eagle_core._priors import Priors
     from eagle_core._replica import Replica
-    from eagle_core._store import FeedbackStore
+    from eagle_core._store import Event, FeedbackStore
 
 __all__ = ["collection_name", "connect", "drop_collections", "make_client"]
 
@@ -25,7 +26,12 @@ logger = logging.getLogger(__name__)
 
 
 def make_client(path: str | Path | None, client: Any) -> Any:
-    """The caller's client, a ``PersistentClient`` at ``path``, or the process's in-memory client."""
+    """The caller's client, a ``PersistentClient`` at ``path``, or the process's in-memory client.
+
+    ``path`` is made absolute first: chromadb keeps one embedded store per path *string* in a
+    process, so a relative path opened again after a ``chdir`` would reach the first directory's
+    store (and fail with "Failed to get segments" once the two disagree), and two spellings of one
+    directory would run two embedded stores on the same files."""
     if client is not None:
         return client
     import chromadb
@@ -33,8 +39,9 @@ def make_client(path: str | Path | None, client: Any) -> Any:
 
     settings = Settings(anonymized_telemetry=False)
     if path is not None:
-        Path(path).mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=settings)
+        where = Path(path).expanduser().resolve()
+        where.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(where), settings=settings)
     return chromadb.EphemeralClient(settings=settings)
 
 
@@ -58,9 +65,11 @@ def drop_collections(client: Any, prefix: str) -> None:
 
 
 def connect(embedder: Any, path: str | Path | None, client: Any, collection: str, config: EagleConfig,
-            lock: threading.RLock, writer: str, caller_costs: dict[str, CostSpec] | None
+            lock: threading.RLock, writer: str, caller_costs: dict[str, CostSpec] | None,
+            on_event: Callable[[Event], None]
             ) -> tuple[EmbeddingCache, FeedbackStore, Circuit, Priors, Replica]:
-    """Load the embedder, open the store behind deadlines and replay its log (``Eagle.open``)."""
+    """Load the embedder, open the store behind deadlines and replay its log (``Eagle.open``);
+    ``on_event`` sees every folded event after the priors do (the engine's budget pacer)."""
     from eagle_core._embeddings import EmbeddingCache, resolve_embedder
     from eagle_core._guard import Circuit, GuardedClient
     from eagle_core._priors import Priors
@@ -75,8 +84,13 @@ def connect(embedder: Any, path: str | Path | None, client: Any, collection: str
                           decision_retention=config.decision_retention)
     store.open(resolved.name, cache.dim)
     priors = Priors(cache.embed_many)
+
+    def on_apply(event: Event) -> None:
+        priors.on_event(event)
+        on_event(event)
+
     replica = Replica(store, config, lock=lock, writer=writer, caller_costs=caller_costs,
-                      on_apply=priors.on_event, on_sync=priors.drain, embed=cache.embed_many)
+                      on_apply=on_apply, on_sync=priors.drain, embed=cache.embed_many)
     replica.load()
     priors.drain()  # labelled sets in the log: routable as soon as open() returns
     # a write that timed out may land once the store answers again: fold it in then

@@ -39,6 +39,11 @@ class Decisions:
         if store is not None:
             store.put_decision(decision.decision_id, decision)  # serialised behind, not here
 
+    def is_local(self, decision_id: str) -> bool:
+        """Whether this process routed ``decision_id`` (among its last ``max_decisions``)."""
+        with self._lock:
+            return decision_id in self._recent
+
     def find(self, decision_id: str, store: FeedbackStore | None) -> RouteDecision:
         """This process's decision, else the store's (waiting up to ``decision_wait`` seconds for a
         decision another worker has not written yet); :class:`UnknownDecisionError` if neither."""

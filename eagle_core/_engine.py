@@ -35,6 +35,7 @@ from eagle_core._inputs import (
     check_key,
     check_labelled,
     check_models,
+    check_spent,
     check_store_args,
     check_target,
     decision_pairs,
@@ -182,7 +183,7 @@ class Eagle(AsyncTwins):
                 return self
             self._cache, self._store, self._circuit, self._priors, self._replica = connect(
                 self.embedder, self.path, self.client, self.collection, self._cfg, self._lock,
-                self._writer, self._initial_costs)
+                self._writer, self._initial_costs, self._server.on_event)
             self._open = True
         return self
 
@@ -295,18 +296,36 @@ class Eagle(AsyncTwins):
                         score: float | None = None, better: str | None = None,
                         worse: str | None = None, tie: str | None = None,
                         scores: Mapping[str, float] | None = None, source: str | None = None,
-                        idempotency_key: str | None = None) -> str:
+                        idempotency_key: str | None = None, cost: float | None = None) -> str:
         """Feedback on an earlier decision, without resending the text. Give exactly one of:
         ``thumbs`` (True/False or "up"/"down") or ``score`` in [0, 1] on the chosen model;
         ``better="x"`` (x's answer beat the chosen one), ``worse="x"`` (the chosen beat x),
-        ``tie="x"``; or ``scores`` for several models."""
+        ``tie="x"``; or ``scores`` for several models. ``cost``: what the served answer actually
+        cost, USD (:meth:`record_cost`)."""
         given = one_feedback(thumbs=thumbs, score=score, better=better, worse=worse, tie=tie,
                              scores=scores)
+        spent = None if cost is None else check_spent(cost)
         decision = self.decision(decision_id)
         models, chosen = self.models, decision.model
         kind, pairs = decision_pairs(given, chosen, models)
-        return self._record(kind, decision.query, pairs, decision_id=decision.decision_id,
-                            source=source, key=idempotency_key)
+        event = self._record(kind, decision.query, pairs, decision_id=decision.decision_id,
+                             source=source, key=idempotency_key)
+        if spent is not None:
+            self.record_cost(decision.decision_id, spent)
+        return event
+
+    def record_cost(self, decision_id: str, cost: float) -> None:
+        """What the served answer of an earlier decision actually cost, USD (e.g. from the
+        provider's token usage). The budget pacer (``target_cost_per_request``) charges it in place
+        of the estimate it charged when routing; reporting again replaces, never adds. The worker
+        that routed the decision paces it: from another worker the cost goes through the log."""
+        spent = check_spent(cost)
+        self._opened()
+        if self._server.settle(decision_id, spent) or self._decisions.is_local(decision_id):
+            return  # charged here, or routed here without a pacer or too long ago: nothing to pace
+        self._decisions.find(decision_id, self._store)  # UnknownDecisionError if nobody routed it
+        self._circuit.check()  # type: ignore[union-attr]
+        self._opened().commit_control("cost", {"decision": decision_id, "usd": spent})
 
     def record_many(self, items: Iterable[Mapping[str, Any]], *, batch_size: int = 256,
                     progress: bool = True) -> int:

@@ -17,11 +17,11 @@ large while a model is unknown, small once it is well measured, larger again onc
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from eagle_core._elo import Pair
 
-__all__ = ["PAR", "SCALE", "Evidence", "decay", "glicko_step", "local_posterior"]
+__all__ = ["PAR", "SCALE", "Evidence", "clip_step", "decay", "glicko_step", "local_posterior"]
 
 PAR = ""
 """Name of the virtual opponent of a single rated answer (no model can have an empty name)."""
@@ -82,14 +82,24 @@ class Evidence:
         return 1.0 / (1.0 / self.rd_initial**2 + self.info(model, now))
 
     def rate(self, ratings: dict[str, float], model: str, s: float, par: float, w: float,
-             now: int) -> None:
-        """Fold a rated answer on ``model`` into ``ratings`` (in place) and into the evidence."""
+             now: int, limit: Callable[[float], float] | None = None) -> None:
+        """Fold a rated answer on ``model`` into ``ratings`` (in place) and into the evidence.
+        ``limit`` clips the step (a stranger's, :meth:`~eagle_core._sources.SourceLedger.clip`);
+        the evidence added shrinks in proportion, so a clipped step cannot make the model look
+        better measured than what moved it (nor freeze it against later feedback)."""
         rating = ratings.get(model)
         if rating is None:
             return
         before = self.rd2(model, now)
-        ratings[model], after = glicko_step(rating, before, s, par, w)
-        self.add(model, 1.0 / after - 1.0 / before, now)
+        new, after = glicko_step(rating, before, s, par, w)
+        info = 1.0 / after - 1.0 / before
+        if limit is not None:
+            step = new - rating
+            kept = limit(step)
+            info *= kept / step if step else 1.0
+            new = rating + kept
+        ratings[model] = new
+        self.add(model, info, now)
 
     def pair(self, a: str, b: str, w: float, now: int) -> None:
         """A pairwise match between ``a`` and ``b`` (rated by ELO elsewhere) is evidence for both."""
@@ -100,7 +110,9 @@ class Evidence:
 def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],
                     histories: Sequence[Sequence[Pair] | None], ages: Sequence[Sequence[int] | None],
                     *, k: float, par: float, rd_local: float, half_life: float | None,
-                    pair_weight: float, farthest_first: bool) -> tuple[dict[str, float], dict[str, float]]:
+                    pair_weight: float, farthest_first: bool,
+                    owners: Sequence[Sequence[str | None] | None] | None = None,
+                    source_cap: float | None = None) -> tuple[dict[str, float], dict[str, float]]:
     """Local ratings and squared deviations for one query.
 
     Starts from the global ratings with deviation ``sqrt(rd2 + rd_local^2)`` (how far a model's
@@ -110,22 +122,34 @@ def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],
     weighted by their age (``half_life``). ``histories``/``ages`` are nearest first; ``ages[i][j]``
     is how many events ago match ``histories[i][j]`` was recorded. ``pair_weight`` scales a pairwise
     match's evidence (1/(M-1): one full set of scores is about one rated answer per model).
+    ``owners[i][j]`` is who gave match ``histories[i][j]`` (None: the operator); with a
+    ``source_cap``, one source's rated answers move a model's local rating by at most that many
+    points in all (their steps are clipped to what is left), as its pairwise matches are by the
+    local budget (``k`` x units).
     """
     local = dict(ratings)
     dev = {m: v + rd_local**2 for m, v in rd2.items()}
+    moved: dict[tuple[str, str], float] = {}
     order = range(len(histories) - 1, -1, -1) if farthest_first else range(len(histories))
     for i in order:
         pairs = histories[i]
         if not pairs:
             continue
         age = ages[i]
+        who = owners[i] if owners is not None and source_cap is not None else None
         for j, (a, b, s, w) in enumerate(pairs):
             ra = local.get(a)
             if ra is None:
                 continue
             wd = w * decay(age[j], half_life) if age is not None else w
             if b == PAR:
-                local[a], dev[a] = glicko_step(ra, dev[a], s, par, wd)
+                new, after = glicko_step(ra, dev[a], s, par, wd)
+                if who is not None and who[j] is not None:  # a source's step: clipped, and its
+                    step = new - ra  # evidence in proportion (as in Evidence.rate)
+                    kept = clip_step(moved, (who[j], a), step, source_cap)  # type: ignore[arg-type]
+                    share = kept / step if step else 1.0
+                    new, after = ra + kept, 1.0 / (1.0 / dev[a] + share * (1.0 / after - 1.0 / dev[a]))
+                local[a], dev[a] = new, after
                 continue
             rb = local.get(b)
             if rb is None:
@@ -137,3 +161,13 @@ def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],
             dev[a] = 1.0 / (1.0 / dev[a] + info)
             dev[b] = 1.0 / (1.0 / dev[b] + info)
     return local, dev
+
+
+def clip_step(moved: dict[tuple[str, str], float], key: tuple[str, str], step: float, cap: float) -> float:
+    """``step`` clipped to what is left of ``cap`` points for ``key`` (source, model), and spent
+    from ``moved`` (absolute points): one source's bounded share of a model's moves."""
+    spent = moved.get(key, 0.0)
+    left = max(0.0, cap - spent)
+    step = max(-left, min(left, step))
+    moved[key] = spent + abs(step)
+    return step

@@ -12,7 +12,7 @@ from typing import Any
 from eagle_core import _feedback as fb
 from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_to_dict, parse_cost
-from eagle_core._errors import ConfigError, EagleError, InvalidFeedbackError
+from eagle_core._errors import ConfigError, EagleError, InvalidCostError, InvalidFeedbackError
 from eagle_core._store import RawPair
 
 __all__ = [
@@ -55,6 +55,17 @@ def check_target(target: Any) -> None:
             f"target_cost_per_request must be a finite number of USD > 0 (or None for no target), "
             f"got {target!r}"
         )
+
+
+def check_spent(cost: Any) -> float:
+    """What an answer actually cost: a finite USD amount >= 0."""
+    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not math.isfinite(cost) \
+            or cost < 0:
+        raise InvalidCostError(
+            f"cost must be what the answer actually cost, a finite number of USD >= 0, got {cost!r}; "
+            "leave it out when the cost is not known (the estimate stays charged)"
+        )
+    return float(cost)
 
 
 def check_explore(explore: Any, default: bool) -> bool:

@@ -93,7 +93,9 @@ class Replica:
         for event in events:
             self.apply(event)
         given, state, name = self.caller_costs, self.state, self.store.name
-        if reopen:
+        if reopen:  # costly on a large log: worth knowing when it happens (OPERATIONS.md)
+            logger.info("re-read the whole log of store %r (%d events): a source was removed, or "
+                        "events arrived older than the snapshots kept", name, len(events))
             self.apply_caller_costs()
             self.publish()
             return

@@ -26,21 +26,25 @@ from eagle_core._elo import Pair
 from eagle_core._explore import Exploration, explore
 from eagle_core._glicko import local_posterior
 from eagle_core._pacing import BudgetPacer
-from eagle_core._sources import neighbourhood
+from eagle_core._sources import anchored, neighbourhood
 
 if TYPE_CHECKING:
     from eagle_core._state import View
+    from eagle_core._store import Event
     from eagle_core._uniroute import ColdStartEstimator
 
 __all__ = ["Server", "local_scores", "serve"]
 
 
 def local_scores(view: View, histories: Sequence[Sequence[Pair] | None],
-                 stamps: Sequence[Sequence[int] | None], config: EagleConfig
+                 stamps: Sequence[Sequence[int] | None], config: EagleConfig,
+                 owners: Sequence[Sequence[str | None] | None] | None = None,
                  ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     """Local ratings and their squared deviations for one query from its neighbours' (budgeted,
     :func:`~eagle_core._sources.neighbourhood`) match lists, each match weighted by its age
-    (``view.clock`` minus its stamp); and the global squared deviations."""
+    (``view.clock`` minus its stamp); and the global squared deviations. ``owners``: who gave each
+    match; with the defence on, one source's rated answers move a local rating by at most
+    ``k * source_local_budget`` points (the bound its comparisons have)."""
     now = view.clock
     ages = [None if born is None else [now - b for b in born] for born in stamps]
     rd2 = {m: view.rd2.get(m, config.rd_initial**2) for m in view.ratings}
@@ -48,7 +52,8 @@ def local_scores(view: View, histories: Sequence[Sequence[Pair] | None],
         view.ratings, rd2, histories, ages, k=config.k, par=config.initial_rating,
         rd_local=config.rd_local, half_life=config.half_life,
         pair_weight=1.0 / max(1, len(view.ratings) - 1),
-        farthest_first=config.local_order == "farthest_first",
+        farthest_first=config.local_order == "farthest_first", owners=owners,
+        source_cap=config.k * config.source_local_budget if config.source_defence else None,
     )
     return local, dev, rd2
 
@@ -70,16 +75,16 @@ def serve(query: str, embedding: np.ndarray | None, view: View,
     the running average within the target (the cheapest if none). ``lock`` guards the sampler and
     the pacer (the engine's lock; ``None`` for the single-threaded twin).
     """
-    chosen, histories, stamps = neighbourhood(candidates, view, config)
+    chosen, histories, stamps, owners = neighbourhood(candidates, view, config)
     keys = [key for key, _ in chosen]
-    local, dev, rd2 = local_scores(view, histories, stamps, config)
+    local, dev, rd2 = local_scores(view, histories, stamps, config, owners)
     ratings = view.ratings  # a published view is read-only: no copy per route
     with_prior = coldstart is not None and bool(coldstart.models)
     evidence = view.evidence() if with_prior or view.newcomers else {}  # read by priors, burn-ins
     combined = combine(ratings, local, config, coldstart, embedding, evidence)
     normalization = config.normalization
     if normalization == "auto":  # grades anchor ratings to par: q is then the predicted grade
-        normalization = "expected" if view.n_rated else "minmax"
+        normalization = "expected" if anchored(view.graders, config) else "minmax"
     guard = contextlib.nullcontext() if lock is None else lock
     with guard:
         if pacer is not None and force is None:
@@ -106,7 +111,7 @@ def serve(query: str, embedding: np.ndarray | None, view: View,
                 decision = replace(decision, model=choice, explored=True)
         if pacer is not None:
             spent = costs.get(decision.model)
-            pacer.observe(0.0 if spent is None else spent)
+            pacer.observe(0.0 if spent is None else spent, decision.decision_id)
     return decision
 
 
@@ -146,3 +151,17 @@ class Server:
                          pacer=self.pacer if paced else None,
                          lock=self._lock, **rule)
         return decision
+
+    def settle(self, decision_id: str, cost: float) -> bool:
+        """Charge the pacer ``cost`` (USD, what the answer actually cost) for one of this process's
+        decisions instead of its estimate; False without a pacer or for another worker's decision."""
+        if self.pacer is None:
+            return False
+        with self._lock:
+            return self.pacer.settle(decision_id, cost)
+
+    def on_event(self, event: Event) -> None:
+        """Fold hook: a ``cost`` event another worker logged settles the decision here if this
+        process routed it (settling replaces the charge, so a re-applied event changes nothing)."""
+        if event.kind == "cost":
+            self.settle(event.payload["decision"], float(event.payload["usd"]))

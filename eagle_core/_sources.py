@@ -10,14 +10,22 @@ Feedback with a source is a stranger's, and the defence (``EagleConfig.source_de
 * **Global budget.** A source's events count in the global ratings until it has spent
   ``source_budget`` units; later ones are scaled down to what is left, then to zero. One source's
   pairwise matches thus move any global rating by at most ``global_k * source_budget`` ELO points,
-  whatever it sends and however it varies the text; its rated answers (against par) by the Glicko
-  step, at most RD^2/SCALE per unit (:mod:`eagle_core._glicko`). The budget is spent in log order,
-  so every replay agrees.
+  whatever it sends and however it varies the text.
+* **Global movement bound.** A rated answer (a thumb or score against par) moves a model by the
+  Glicko step (:mod:`eagle_core._glicko`), which can be hundreds of points while the model is
+  uncertain, so a units budget alone does not bound it. Each source therefore also has
+  ``global_k * source_budget`` points per model to move it by: its rated answers' global steps
+  are clipped to what is left (in absolute points, whatever their sign). Its rated answers and its
+  comparisons thus share one bound per model. Both budgets are spent in log order, so every
+  replay agrees.
 * **Local budget.** In one route's local replay, each source's matches together carry at most
   ``source_local_budget`` units (its matches are scaled by ``budget / its units there``), and one
   source fills at most ``source_neighbor_share`` of the N neighbour slots (when it holds more of the
   N nearest, the search is repeated for ``OVERFETCH`` x N candidates, so a flood of texts near one
-  topic cannot crowd the other neighbours out). A removed source's queries hold no slots.
+  topic cannot crowd the other neighbours out). A removed source's queries hold no slots. Its
+  rated answers move a model's local rating by at most ``k * source_local_budget`` points in one
+  replay (:func:`~eagle_core._glicko.local_posterior` clips them, as :meth:`SourceLedger.clip` does
+  globally), the bound its pairwise matches have.
 * **Duplicates.** The same feedback (same source, text, kind and matches) counts once.
 * **Removal.** ``remove_source`` logs an event; every replay then ignores all of that source's
   feedback, before and after the removal.
@@ -37,13 +45,16 @@ from typing import Any
 from eagle_core._config import EagleConfig
 from eagle_core._elo import Pair
 from eagle_core._errors import InvalidFeedbackError
+from eagle_core._glicko import clip_step
 
 __all__ = [
     "MAX_SOURCE_LENGTH",
     "OVERFETCH",
+    "Neighbourhood",
     "Segment",
     "SourceLedger",
     "SourcesView",
+    "anchored",
     "cap_neighbours",
     "check_source",
     "crowded",
@@ -57,6 +68,9 @@ MAX_SOURCE_LENGTH = 256
 OVERFETCH = 4
 """When one source crowds the N nearest (:func:`crowded`), the search is repeated for this many times
 N candidates, so :func:`cap_neighbours` can skip its extra queries and still fill N slots."""
+MIN_GRADERS = 3
+"""Strangers (distinct sources) whose rated answers make the log count as graded when the operator
+has rated none (:func:`anchored`)."""
 Segment = tuple[str | None, int, float]
 """A run of one event's matches in a query's match list: (source, number of matches, units)."""
 
@@ -118,6 +132,8 @@ class SourceLedger:
         """source -> units counted in the global ratings so far."""
         self.given: dict[str, float] = {}
         """source -> units of (non-duplicate) feedback given so far."""
+        self.moved: dict[tuple[str, str], float] = {}
+        """(source, model) -> points its rated answers moved the model's global rating (absolute)."""
         self.first_seen: dict[str, tuple[int, str, int]] = {}
         """fingerprint -> order key of its first event (a rollback never needs to undo it)."""
         self.segments: dict[str, tuple[Segment, ...]] = {}
@@ -159,6 +175,14 @@ class SourceLedger:
         self.spent[source] = spent + units * factor
         return scaled(pairs, factor)
 
+    def clip(self, source: str | None, model: str, step: float) -> float:
+        """The part of a rated answer's global ``step`` on ``model`` that ``source`` may still make:
+        at most ``global_k * source_budget`` points per model in all (the operator's: all of it)."""
+        if source is None or not self.active:
+            return step
+        cap = self.config.effective_global_k * self.config.source_budget
+        return clip_step(self.moved, (source, model), step, cap)
+
     def ignore(self, source: str | None, qkey: str) -> None:
         """An event that adds no matches (see :meth:`admit`) still holds its place for rolling back."""
         self.segments[qkey] = self.segments.get(qkey, ()) + ((source, 0, 0.0),)
@@ -177,12 +201,23 @@ class SourceLedger:
     def view(self) -> SourcesView:
         return SourcesView(MappingProxyType(self.segments), bool(self.given), frozenset(self.removed))
 
-    def snapshot(self) -> tuple[dict[str, float], dict[str, float]]:
-        return dict(self.spent), dict(self.given)
+    def snapshot(self) -> tuple[dict[str, float], dict[str, float], dict[tuple[str, str], float]]:
+        return dict(self.spent), dict(self.given), dict(self.moved)
 
-    def restore(self, snap: tuple[dict[str, float], dict[str, float]] | None) -> None:
-        spent, given = snap if snap is not None else ({}, {})
-        self.spent, self.given = dict(spent), dict(given)
+    def restore(self, snap: tuple[dict[str, float], dict[str, float], dict[tuple[str, str], float]] | None
+                ) -> None:
+        spent, given, moved = snap if snap is not None else ({}, {}, {})
+        self.spent, self.given, self.moved = dict(spent), dict(given), dict(moved)
+
+
+def anchored(graders: frozenset[str | None], config: EagleConfig) -> bool:
+    """Whether rated answers anchor the ratings to grades (``normalization="auto"`` then scores by
+    the predicted grade instead of min-max). The switch changes every route, so with the defence on
+    one stranger cannot flip it: it takes the operator's rated answers or :data:`MIN_GRADERS`
+    distinct sources."""
+    if not config.source_defence:
+        return bool(graders)
+    return None in graders or len(graders) >= MIN_GRADERS
 
 
 def owner(segments: Sequence[Segment]) -> str | None:
@@ -231,17 +266,21 @@ def cap_neighbours(candidates: Sequence[tuple[str, float]], sources: SourcesView
 
 
 _EVERYONE: Any = object()
+Histories = tuple[list[Sequence[Pair]], list[Sequence[int] | None], list[Sequence[str | None] | None]]
+"""(match lists, each match's clock reading, each match's source), as :func:`local_histories`
+returns them."""
 
 
 def local_histories(keys: Sequence[str], by_query: Mapping[str, Sequence[Pair]],
                     segments: Mapping[str, Sequence[Segment]], config: EagleConfig,
                     without: str | None = _EVERYONE,
                     born: Mapping[str, Sequence[int]] | None = None,
-                    ) -> tuple[list[Sequence[Pair]], list[Sequence[int] | None]]:
+                    ) -> Histories:
     """The neighbours' match lists (nearest first) with every source's total capped at
-    ``source_local_budget`` units in this neighbourhood, and (from ``born``) the clock reading of
-    each of those matches, for forgetting (None where unknown). ``without``: leave one source out
-    (audit)."""
+    ``source_local_budget`` units in this neighbourhood, (from ``born``) the clock reading of
+    each of those matches, for forgetting (None where unknown), and who gave each match (None
+    where all of a list is the operator's), so the local replay can bound each source's moves.
+    ``without``: leave one source out (audit)."""
     born = born or {}
     rows = [(by_query.get(k) or (), segments.get(k) or (), born.get(k)) for k in keys]
     factor: dict[str | None, float] = {}
@@ -255,10 +294,15 @@ def local_histories(keys: Sequence[str], by_query: Mapping[str, Sequence[Pair]],
         factor = {s: budget / u for s, u in units.items() if u > budget}
     out: list[Sequence[Pair]] = []
     stamps: list[Sequence[int] | None] = []
+    owners: list[Sequence[str | None] | None] = []
     for pairs, segs, when in rows:
+        who: list[str | None] = []
         if not factor and without is _EVERYONE:
             out.append(pairs)
             stamps.append(when)
+            for src, n, _ in segs:
+                who.extend([src] * n)
+            owners.append(who if any(who) else None)
             continue
         hist: list[Pair] = []
         kept: list[int] = []
@@ -267,23 +311,31 @@ def local_histories(keys: Sequence[str], by_query: Mapping[str, Sequence[Pair]],
             chunk = pairs[pos : pos + n]
             if src != without:
                 hist.extend(scaled(chunk, factor.get(src, 1.0)))
+                who.extend([src] * n)
                 if when is not None:
                     kept.extend(when[pos : pos + n])
             pos += n
         out.append(hist)
         stamps.append(kept if when is not None else None)
-    return out, stamps
+        owners.append(who if any(who) else None)
+    return out, stamps, owners
 
 
-def neighbourhood(candidates: Sequence[tuple[str, float]], view: Any, config: EagleConfig
-                  ) -> tuple[list[tuple[str, float]], list[Sequence[Pair]], list[Sequence[int] | None]]:
-    """The neighbours a route replays (:func:`cap_neighbours`), their budgeted match lists and
-    each match's clock reading (:func:`local_histories`), from a published
+Neighbourhood = tuple[list[tuple[str, float]], list[Sequence[Pair]], list[Sequence[int] | None],
+                      list[Sequence[str | None] | None]]
+"""(neighbours replayed, their budgeted match lists, each match's clock reading, each match's
+source), as :func:`neighbourhood` returns it."""
+
+
+def neighbourhood(candidates: Sequence[tuple[str, float]], view: Any, config: EagleConfig) -> Neighbourhood:
+    """The neighbours a route replays (:func:`cap_neighbours`), their budgeted match lists, each
+    match's clock reading (:func:`local_histories`) and its source, from a published
     :class:`~eagle_core._state.View` of the state."""
     sources = view.sources
     chosen = cap_neighbours(candidates, sources, config.n_neighbors, config)
     keys = [k for k, _ in chosen]
     if not sources.strangers:  # only the operator's feedback: nothing to budget
-        return chosen, [view.by_query.get(k) or () for k in keys], [view.born.get(k) for k in keys]
-    histories, born = local_histories(keys, view.by_query, sources.segments, config, born=view.born)
-    return chosen, histories, born
+        return (chosen, [view.by_query.get(k) or () for k in keys], [view.born.get(k) for k in keys],
+                [None] * len(keys))
+    histories, born, owners = local_histories(keys, view.by_query, sources.segments, config, born=view.born)
+    return chosen, histories, born, owners

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -21,7 +22,7 @@ from eagle_core._store import Event, RawPair
 
 __all__ = ["CONTROL_KINDS", "RatingState", "Snapshot", "View", "compile_pairs"]
 
-CONTROL_KINDS = frozenset({"models", "add_model", "remove_model", "remove_source"})
+CONTROL_KINDS = frozenset({"models", "add_model", "remove_model", "remove_source", "cost"})
 """Events that change the model set (or the sources heard) rather than carry feedback."""
 
 
@@ -41,6 +42,7 @@ class Snapshot:
     newcomers: frozenset[str] = frozenset()
     clock: int = 0
     n_rated: int = 0
+    graders: frozenset[str | None] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ class View:
     """Feedback events that count (``n_events`` less ignored ones): the time forgetting runs on."""
     n_rated: int = 0
     """Rated answers (matches against the virtual opponent) folded so far."""
+    graders: frozenset[str | None] = frozenset()
+    """The sources that gave those rated answers (``None``: the operator); see
+    :func:`~eagle_core._sources.anchored`."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -112,6 +117,7 @@ class RatingState:
         self.evidence = Evidence(config.rd_initial, config.half_life)
         self.newcomers: set[str] = set()
         self.n_rated = 0
+        self.graders: set[str | None] = set()
         self.last_key: tuple[int, str, int] = (0, "", 0)
         self.last_ts = 0
         self.n_events = 0
@@ -144,6 +150,8 @@ class RatingState:
             self.newcomers.discard(payload["model"])
         elif kind == "remove_source":
             self.sources.removed.add(payload["source"])  # the engine then replays the whole log
+        elif kind == "cost":
+            pass  # an answer's actual cost: the routing worker's budget pacer's (Server.on_event)
         else:
             self.n_events += 1
             ledger = self.sources
@@ -155,7 +163,7 @@ class RatingState:
             self.by_query[event.qkey] = self.by_query.get(event.qkey, ()) + tuple(pairs)
             self.born[event.qkey] = self.born.get(event.qkey, ()) + (now,) * len(pairs)
             self.clock += 1
-            self.apply_global(ledger.weigh_global(event.source, event.qkey, pairs), now)
+            self.apply_global(ledger.weigh_global(event.source, event.qkey, pairs), now, event.source)
 
     def add_model(self, name: str, cost: CostSpec) -> None:
         self.ratings[name] = self.config.initial_rating
@@ -165,17 +173,20 @@ class RatingState:
     def compile(self, raw: Sequence[RawPair]) -> list[Pair]:
         return compile_pairs(raw, self.config.draw_score)
 
-    def apply_global(self, pairs: list[Pair], now: int = 0) -> None:
+    def apply_global(self, pairs: list[Pair], now: int = 0, source: str | None = None) -> None:
         """Sequential ELO with the global K, and the win / loss / draw counts. A rated answer (a
         match against :data:`~eagle_core._glicko.PAR`) moves only the rated model, by the Glicko step
-        (:class:`~eagle_core._glicko.Evidence`); a pairwise match is evidence for both models."""
+        (:class:`~eagle_core._glicko.Evidence`; a stranger's is clipped to what is left of its
+        movement bound, :meth:`SourceLedger.clip`); a pairwise match is evidence for both models."""
         ratings, stats = self.ratings, self.stats
         if any(b == PAR for _a, b, _s, _w in pairs):
             for a, _b, s, w in pairs:
                 if a not in ratings:
                     continue
-                self.evidence.rate(ratings, a, s, self.config.initial_rating, w, now)
+                limit = None if source is None else partial(self.sources.clip, source, a)
+                self.evidence.rate(ratings, a, s, self.config.initial_rating, w, now, limit)
                 self.n_rated += 1
+                self.graders.add(source)
                 self.n_matches += 1
                 sa = stats[a]
                 sa[0] += 1
@@ -223,14 +234,15 @@ class RatingState:
                     MappingProxyType({m: tuple(s) for m, s in self.stats.items()}),
                     MappingProxyType(self.by_query), self.n_events, self.n_matches, self.sources.view(),
                     MappingProxyType({m: self.evidence.rd2(m, self.clock) for m in self.ratings}),
-                    MappingProxyType(self.born), frozenset(self.newcomers), self.clock, self.n_rated)
+                    MappingProxyType(self.born), frozenset(self.newcomers), self.clock, self.n_rated,
+                    frozenset(self.graders))
 
     # -- snapshots -------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         return Snapshot(self.last_key, dict(self.ratings), dict(self.costs),
                         {m: tuple(s) for m, s in self.stats.items()}, self.n_events, self.n_matches,
                         self.sources.snapshot(), self.evidence.copy(), frozenset(self.newcomers),
-                        self.clock, self.n_rated)
+                        self.clock, self.n_rated, frozenset(self.graders))
 
     def restore(self, snap: Snapshot) -> None:
         """Go back to ``snap`` for everything but the per-query lists (see :meth:`unapply_matches`)."""
@@ -242,3 +254,4 @@ class RatingState:
             self.evidence = snap.evidence.copy()
         self.newcomers = set(snap.newcomers)
         self.clock, self.n_rated = snap.clock, snap.n_rated
+        self.graders = set(snap.graders)

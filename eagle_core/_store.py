@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from eagle_core._behind import WriteBehind
+from eagle_core._collections import collection_config, lower_sync_threshold
 from eagle_core._decision import RouteDecision
 from eagle_core._errors import StoreMismatchError, StoreUnavailableError
 
@@ -177,7 +178,7 @@ class FeedbackStore:
     def open(self, embedder_name: str, dim: int) -> None:
         """Create or open the collections; refuse a store of another format or embedding dimension."""
         meta = {"eagle:format": FORMAT_VERSION, "eagle:embedder": embedder_name, "eagle:dim": dim}
-        config = {"hnsw": {"space": "cosine"}}
+        config = collection_config()
         try:
             log = self.client.get_or_create_collection(
                 f"{self.name}_log", metadata=meta, configuration=config, embedding_function=None
@@ -214,6 +215,8 @@ class FeedbackStore:
                         "see docs/OPERATIONS.md to move it to format %d)", self.name, FORMAT_VERSION)
         self._log, self._queries, self._decisions = log, queries, decisions
         self._dim, self.format = dim, fmt
+        for collection in (log, queries, decisions):
+            lower_sync_threshold(collection)
         try:
             self._batch = max(1, min(1000, int(self.client.get_max_batch_size())))
         except Exception:  # older clients have no such call

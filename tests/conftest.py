@@ -52,6 +52,35 @@ def make_eagle(embedder: SentenceTransformerEmbedder) -> Iterator[Callable[..., 
         eagle.close()
 
 
+@pytest.fixture
+def store_counts() -> Callable[[Eagle], dict[str, int]]:
+    """Records in an engine's feedback log and neighbour index, counted by Chroma's own client:
+    what the store holds, whatever the engine believes. For engines given ``path=`` or ``client=``
+    (an in-memory engine's collection names are private to it)."""
+    import chromadb
+    from chromadb.config import Settings
+
+    def count(eagle: Eagle) -> dict[str, int]:
+        eagle.flush()  # index records are written behind the log
+        client = eagle.client or chromadb.PersistentClient(
+            str(eagle.path), settings=Settings(anonymized_telemetry=False))
+        return {part: client.get_collection(f"{eagle.collection}_{part}").count()
+                for part in ("log", "queries")}
+
+    return count
+
+
+@pytest.fixture
+def in_memory_collections() -> Callable[[], set[str]]:
+    """Names of the collections in the process's in-memory Chroma (``chromadb.EphemeralClient``,
+    shared by every in-memory engine): a constructor that opened a store would add some."""
+    import chromadb
+    from chromadb.config import Settings
+
+    shared = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
+    return lambda: {getattr(c, "name", c) for c in shared.list_collections()}
+
+
 def resolve_data_dir() -> Path | None:
     env = os.environ.get("EAGLE_DATA_DIR")
     candidate = Path(env) if env else REPO_ROOT.parent / "shared" / "data"

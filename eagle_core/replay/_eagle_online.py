@@ -3,8 +3,9 @@
 routing step (:func:`eagle_core._serving.serve`: local ratings, deviations, exploration, budget
 pacing), with an exact numpy nearest-neighbour search in place of Chroma's index. Feedback becomes
 the events the engine would log: ``learn`` is ``record_feedback(score=grade)``, ``learn_duel`` a
-comparison, ``learn_full`` ``record_scores``. A test drives this twin and the real engine (Chroma,
-MiniLM) over one stream and checks they serve the same models.
+comparison, ``learn_full`` ``record_scores``; ``paid`` is ``record_cost`` (the budget pacer charges
+the served answer's actual cost in place of its estimate). A test drives this twin and the real
+engine (Chroma, MiniLM) over one stream and checks they serve the same models.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class EagleOnlineRouter:
         self._exploration = Exploration(self._cfg.seed)
         self._pacer = None if target_cost is None else BudgetPacer(target_cost, self._cfg.pacing_rate)
         self._keys: list[str] = []
+        self._last = ""  # the decision just served (its cost comes with ``paid``)
         self._X = np.zeros((0, 0), dtype=np.float32)
         self._n_seq = 0
         self._commit("models", "", (), {"models": {m: cost_to_dict(float(c))
@@ -60,7 +62,14 @@ class EagleOnlineRouter:
 
     @property
     def n_explored(self) -> int:
+        """Served answers chosen by exploration (burn-in tries included)."""
         return self._exploration.explored
+
+    @property
+    def forced_tries(self) -> dict[str, int]:
+        """Burn-in tries forced so far per model added at run time (each at most
+        ``EagleConfig.burn_in``): how much serving a newcomer cost before its ratings spoke."""
+        return dict(self._exploration.forced)
 
     @property
     def state(self) -> RatingState:
@@ -83,7 +92,14 @@ class EagleOnlineRouter:
                          list(view.ratings), self._cfg,
                          exploration=self._exploration if self.explore else None,
                          pacer=self._pacer, wtp=self._wtp)
+        self._last = decision.decision_id
         return self._models.index(decision.model)
+
+    def paid(self, x: np.ndarray, text: str, model: int, cost: float) -> None:
+        """``record_cost(decision_id, cost)``: the pacer charges the served answer's actual cost
+        in place of the estimate it charged when routing."""
+        if self._pacer is not None:
+            self._pacer.settle(self._last, float(cost))
 
     def learn(self, x: np.ndarray, text: str, model: int, grade: float, cost: float) -> None:
         grade = min(max(float(grade), 0.0), 1.0)

@@ -3,7 +3,8 @@
 Every step goes through the public API a deployment uses: ``Eagle(models,
 target_cost_per_request=...)`` (the engine paces a budget itself; the replay's seed seeds its
 exploration), ``route(text, willingness_to_pay=...)``,
-then ``record_feedback(decision_id, score=grade)`` for the served answer (``worse=``/``better=``/
+``record_cost(decision_id, usd)`` once it is served, then ``record_feedback(decision_id,
+score=grade)`` for the served answer (``worse=``/``better=``/
 ``tie=`` for a duel verdict, ``record_scores`` for full grades). The engine embeds through a lookup
 of the harness's vectors, so it sees exactly the embeddings every other router sees. Slower than
 the in-memory :class:`~eagle_core.replay.EagleOnlineRouter` (Chroma writes per feedback); used
@@ -70,6 +71,9 @@ class EngineRouter:
 
     def learn(self, x, text, model: int, grade: float, cost: float) -> None:
         self._eagle.record_feedback(self._decision(text), score=min(max(float(grade), 0.0), 1.0))
+
+    def paid(self, x, text, model: int, cost: float) -> None:
+        self._eagle.record_cost(self._pending[text][-1], float(cost))
 
     def learn_duel(self, x, text, model: int, other: int, outcome: float) -> None:
         kind = "worse" if outcome == 1.0 else "better" if outcome == 0.0 else "tie"

@@ -5,7 +5,9 @@ serves that model, and queues the feedback the scenario allows: every grade duri
 start, else (with probability ``rate``) the served answer's grade only, or one duel verdict
 against a second available model. Queued feedback is delivered ``delay`` steps later, just
 before that step is routed. A router whose ``full_information`` attribute is True (an upper
-bound, not a production router) gets every model's grade on each rated step instead.
+bound, not a production router) gets every model's grade on each rated step instead. A router with
+a ``paid`` method is told every served answer's actual cost right after serving, rated or not (a
+deployment knows it from the response's token usage).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def replay(router: OnlineRouter, prep: Prepared, *, seed: int) -> Trace:
     rng = np.random.default_rng(seed + 104729)
     cols = _initial_columns(prep)
     full = bool(getattr(router, "full_information", False))  # the upper bound: every grade
+    paid = getattr(router, "paid", None)  # optional: told each served answer's actual cost
     prices = s.mean_costs
     router.start([s.models[j] for j in cols], prices[cols].copy(), wtp=prep.wtp,
                  target_cost=prep.target_cost, seed=seed)  # fmt: skip
@@ -69,6 +72,10 @@ def replay(router: OnlineRouter, prep: Prepared, *, seed: int) -> Trace:
             raise ReplayError(f"router {router.name!r} chose {k!r}; choose must return an index in "
                               f"[0, {len(cols)}) into its current models")  # fmt: skip
         chosen[t] = cols[int(k)]
+        if paid is not None:  # the served answer's actual cost, known once it is served
+            t0 = time.perf_counter()
+            paid(x, text, int(k), float(s.costs[t, chosen[t]]))
+            learn_s[t] += time.perf_counter() - t0
         if t < sc.warm:
             queue.append((t + sc.delay, t, 0))
         elif rng.random() < sc.rate:

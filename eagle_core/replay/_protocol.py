@@ -39,6 +39,10 @@ class OnlineRouter(Protocol):
       ``x``/``text`` passed to ``learn`` are those of the query that was served then.
     - A router must be deterministic given ``seed`` (the harness replays 10+ seeds).
 
+    Optional method: ``paid(x, text, model, cost)`` — called right after every ``choose`` with the
+    served answer's actual cost (USD), rated or not, as a deployment learns it from the response's
+    token usage (Eagle's routers report it to the engine's budget pacer).
+
     Optional attribute: ``n_explored: int`` — how many served answers were chosen by exploration
     rather than by the router's best estimate (reported when present).
     """

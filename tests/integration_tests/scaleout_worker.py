@@ -86,7 +86,7 @@ def record(eagle: Eagle, spec: dict[str, Any]) -> None:
     while eagle.n_feedback < expect and time.monotonic() < deadline:
         eagle.sync()
         time.sleep(0.05)
-    result = {"ratings": eagle.ratings, "n_feedback": eagle.n_feedback, "writer": eagle._writer}
+    result = {"ratings": eagle.ratings, "n_feedback": eagle.n_feedback}
     Path(spec["result"]).write_text(json.dumps(result))
 
 

@@ -1,8 +1,9 @@
 """Malformed input across the public API of eagle_core, eagle_langchain and eagle_llamaindex.
 
 Every row must raise a typed error (an ``eagle_core.EagleError``) whose message names the bad value,
-and leave the feedback store exactly as it was (ratings, events, log and neighbour-index records).
-The engine runs on real (in-memory) Chroma with the real MiniLM embedder.
+and leave the feedback store exactly as it was (ratings, events, and the log and neighbour-index
+records Chroma holds). The engine runs on real Chroma (persistent, in a temporary folder,
+so the test can count the records with Chroma's own client) with the real MiniLM embedder.
 """
 
 from __future__ import annotations
@@ -170,17 +171,14 @@ def _row_id(row: Any) -> str:
 
 
 @pytest.fixture
-def ctx(make_eagle) -> Ctx:
-    eagle = make_eagle(MODELS)
+def ctx(make_eagle, tmp_path) -> Ctx:
+    eagle = make_eagle(MODELS, path=tmp_path / "store")
     eagle.record_comparison("seed query about Python lists", winner="big", loser="small")
     return Ctx(eagle, eagle.route("another question").decision_id)
 
 
-def _snapshot(eagle: Eagle) -> tuple[Any, ...]:
-    eagle.flush()  # index records are written behind the log
-    store = eagle._store
-    return (eagle.ratings, eagle.models, eagle.n_feedback, eagle.n_comparisons, store._log.count(),
-            store.count_queries())
+def _snapshot(eagle: Eagle, store_counts: Callable[[Eagle], dict[str, int]]) -> tuple[Any, ...]:
+    return (eagle.ratings, eagle.models, eagle.n_feedback, eagle.n_comparisons, store_counts(eagle))
 
 
 def test_table_has_rows_for_every_package() -> None:
@@ -190,10 +188,11 @@ def test_table_has_rows_for_every_package() -> None:
 
 
 @pytest.mark.parametrize(("label", "call", "error", "named"), ROWS, ids=[_row_id(r) for r in ROWS])
-def test_bad_input_gets_a_typed_error_naming_the_value(ctx, label, call, error, named) -> None:
-    before = _snapshot(ctx.eagle)
+def test_bad_input_gets_a_typed_error_naming_the_value(ctx, store_counts, label, call, error,
+                                                       named) -> None:
+    before = _snapshot(ctx.eagle, store_counts)
     with pytest.raises(EagleError) as info:
         call(ctx)
     assert isinstance(info.value, error), f"{label}: {type(info.value).__name__}: {info.value}"
     assert named.lower() in str(info.value).lower(), f"{label}: message does not name {named!r}"
-    assert _snapshot(ctx.eagle) == before
+    assert _snapshot(ctx.eagle, store_counts) == before

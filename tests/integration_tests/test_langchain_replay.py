@@ -7,6 +7,7 @@ Needs the shared data (EAGLE_DATA_DIR): fails in CI when missing, skips elsewher
 from __future__ import annotations
 
 import importlib.util
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -64,7 +65,13 @@ def test_demo_runs_on_a_small_subset(data_dir: Path, tmp_path: Path, capsys: pyt
     assert "Eagle (LangChain chain, served-answer feedback)" in out and "best single model" in out
     assert "Explored answers" in out and "of 60; 5 prompts had every grade, 55 only the served one" in out
     assert "from one model" in out or "No single model reaches" in out
+    assert "best single model affordable" in out  # the default run is paced to a budget
+    spent = re.search(r"Budget: Eagle spent ([0-9.]+)% of the target .* \(overshoot ([0-9.]+)%\)", out)
+    assert spent and 0 < float(spent[1]) and float(spent[2]) <= 0.5
+    assert re.search(r"Eagle (beats|does not beat) the best single model affordable", out)
     assert plot.stat().st_size > 10_000
+    assert demo.main(["--steps", "40", "--warm", "5", "--wtp", "0.0228", "--plot", str(plot)]) == 0
+    assert "utility/1k" in capsys.readouterr().out  # or priced at a willingness to pay
 
 
 @pytest.mark.data

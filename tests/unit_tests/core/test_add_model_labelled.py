@@ -61,8 +61,10 @@ def test_labelled_model_survives_reopen(tmp_path, make_eagle) -> None:
     [({}, ConfigError, "non-empty"), ({"q": 1.5}, InvalidFeedbackError, "1.5"),
      ([("q",)], ConfigError, "pairs"), ("text", ConfigError, "text")],
 )
-def test_bad_labelled_sets_change_nothing(make_eagle, labelled, error, named) -> None:
-    eagle = make_eagle(MODELS)
+def test_bad_labelled_sets_change_nothing(make_eagle, store_counts, tmp_path, labelled, error,
+                                          named) -> None:
+    eagle = make_eagle(MODELS, path=tmp_path / "store")
     with pytest.raises(error, match=named):
         eagle.add_model("coder", 0.01, labelled=labelled)
-    assert eagle.models == ("a", "b") and eagle._store._log.count() == 1
+    assert eagle.models == ("a", "b")
+    assert store_counts(eagle)["log"] == 1  # the store's first event (its models), nothing more

@@ -32,10 +32,16 @@ POETRY = [
 ]
 
 
-def test_constructor_only_stores(embedder) -> None:
+def test_constructor_only_stores(embedder, in_memory_collections, tmp_path) -> None:
+    before = in_memory_collections()
     eagle = Eagle(MODELS, embedder=embedder, config=EagleConfig.paper())
-    assert eagle._open is False and eagle._store is None
-    assert eagle.collection == "eagle" and eagle.path is None
+    persistent = Eagle(MODELS, path=tmp_path / "store", embedder=embedder)
+    assert in_memory_collections() == before and not (tmp_path / "store").exists()  # no store opened
+    assert eagle.collection == "eagle" and eagle.path is None and not eagle.closed
+    eagle.open()
+    assert len(in_memory_collections() - before) == 3  # what opening does (the check above can fail)
+    persistent.close()
+    eagle.close()
 
 
 def test_route_before_feedback_uses_initial_ratings(make_eagle) -> None:

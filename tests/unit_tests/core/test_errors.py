@@ -24,15 +24,14 @@ MODELS = {"big": 0.01, "small": 0.0005}
 
 
 @pytest.fixture
-def eagle(make_eagle):
-    eagle = make_eagle(MODELS)
+def eagle(make_eagle, tmp_path):
+    eagle = make_eagle(MODELS, path=tmp_path / "store")  # persistent: Chroma's own client counts it
     eagle.record_comparison("seed query", winner="big", loser="small")
     return eagle
 
 
-def _snapshot(eagle: Eagle):
-    eagle.flush()  # index records are written behind the log
-    return (eagle.ratings, eagle.n_feedback, eagle._store._log.count(), eagle._store.count_queries())
+def _snapshot(eagle: Eagle, store_counts):
+    return (eagle.ratings, eagle.n_feedback, store_counts(eagle))
 
 
 BAD_CALLS = [
@@ -81,13 +80,14 @@ BAD_CALLS = [
 
 
 @pytest.mark.parametrize(("label", "call", "error", "named"), BAD_CALLS, ids=[c[0] for c in BAD_CALLS])
-def test_bad_input_raises_typed_error_and_leaves_store_unchanged(eagle, label, call, error, named) -> None:
-    before = _snapshot(eagle)
+def test_bad_input_raises_typed_error_and_leaves_store_unchanged(eagle, store_counts, label, call, error,
+                                                                 named) -> None:
+    before = _snapshot(eagle, store_counts)
     with pytest.raises(error) as info:
         call(eagle)
     assert isinstance(info.value, EagleError)
     assert named.lower() in str(info.value).lower()
-    assert _snapshot(eagle) == before
+    assert _snapshot(eagle, store_counts) == before
 
 
 @pytest.mark.parametrize(

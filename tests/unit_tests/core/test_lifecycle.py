@@ -6,14 +6,10 @@ import chromadb
 import pytest
 from chromadb.config import Settings
 
-from eagle_core import ConfigError, Eagle, EagleError, EngineClosedError
+from eagle_core import ConfigError, Eagle, EagleConfig, EagleError, EngineClosedError
 
 MODELS = {"big": 0.01, "small": 0.0005}
 CODE = ["How do I reverse a list in Python?", "What does the yield keyword do in Python?"]
-
-
-def _collections(client) -> set[str]:
-    return {getattr(c, "name", c) for c in client.list_collections()}
 
 
 def test_a_closed_engine_raises_a_typed_error(make_eagle) -> None:
@@ -39,14 +35,13 @@ def test_a_closed_engine_raises_a_typed_error(make_eagle) -> None:
     eagle.close()  # closing twice is fine
 
 
-def test_an_in_memory_engine_deletes_its_collections_on_close(embedder) -> None:
-    shared = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))  # the process's
-    before = _collections(shared)
+def test_an_in_memory_engine_deletes_its_collections_on_close(embedder, in_memory_collections) -> None:
+    before = in_memory_collections()
     eagle = Eagle(MODELS, embedder=embedder)
     eagle.record_comparison(CODE[0], winner="big", loser="small")
-    assert len(_collections(shared) - before) == 3  # <name>_log, <name>_queries, <name>_decisions
+    assert len(in_memory_collections() - before) == 3  # <name>_log, <name>_queries, <name>_decisions
     eagle.close()
-    assert _collections(shared) == before
+    assert in_memory_collections() == before
 
 
 def test_a_persistent_store_survives_close(tmp_path, make_eagle) -> None:
@@ -55,6 +50,33 @@ def test_a_persistent_store_survives_close(tmp_path, make_eagle) -> None:
     ratings = eagle.ratings
     eagle.close()
     assert make_eagle(None, path=tmp_path / "s").ratings == ratings
+
+
+def test_engines_opened_one_after_another_on_a_relative_path_use_their_own_directory(
+        tmp_path, monkeypatch, make_eagle) -> None:
+    """One process, one engine after another on ``path="store"``, each from its own working
+    directory (as a script run twice, or a test suite, does). chromadb keeps one embedded store per
+    path *string*: the second engine used to reach the first directory's store, the third failed
+    with "Error in compaction ... Failed to get segments"."""
+    counts = []
+    for where in ("a", "b", "c"):
+        (tmp_path / where).mkdir()
+        monkeypatch.chdir(tmp_path / where)
+        eagle = make_eagle(MODELS, path="store")
+        for question in CODE:
+            eagle.record_comparison(f"{question} ({where})", winner="big", loser="small")
+        decision = eagle.route(f"{CODE[0]} again ({where})")
+        eagle.record_feedback(decision.decision_id, thumbs=True)
+        counts.append(eagle.n_feedback)
+        eagle.close()
+        assert (tmp_path / where / "store" / "chroma.sqlite3").is_file()
+    assert counts == [3, 3, 3]
+    # the same directory spelt another way is the same store
+    again = make_eagle(None, path=tmp_path / "b" / ".." / "b" / "store")
+    assert again.n_feedback == 3
+    again.record_comparison(CODE[1], winner="small", loser="big")
+    again.close()
+    assert make_eagle(None, path=tmp_path / "b" / "store").n_feedback == 4
 
 
 def test_adding_an_existing_model_with_the_same_cost_is_a_no_op(make_eagle) -> None:
@@ -95,20 +117,28 @@ def test_two_workers_adding_the_same_model_keep_its_ratings(tmp_path, embedder) 
     assert fresh.leaderboard() == first.leaderboard()
 
 
-def test_routes_and_reads_never_wait_on_a_writer(make_eagle) -> None:
-    """A writer holding the engine's lock (as one stuck on a hung store does) blocks no reader."""
+def test_routes_and_reads_never_wait_on_a_writer(make_eagle, monkeypatch) -> None:
+    """A writer stuck in its log write (as on a hung store) blocks no reader."""
     import threading
 
-    eagle = make_eagle(MODELS)
+    from chromadb.api.models.Collection import Collection
+
+    eagle = make_eagle(MODELS, config=EagleConfig(store_timeout=None))  # stuck until released
     eagle.record_comparison(CODE[0], winner="big", loser="small")
-    eagle.route(CODE[1])  # warm: the reader below only waits if it takes the writers' lock
+    eagle.route(CODE[1])  # warm: the reader below only waits if it waits on the writer
     held, release = threading.Event(), threading.Event()
+    real = Collection.upsert
 
-    def writer() -> None:
-        with eagle._lock:  # no public way to hold the writers' lock; it is what a hung write holds
+    def hung(self: Collection, *args, **kwargs):
+        if self.name.endswith("_log"):
             held.set()
-            release.wait(30)
+            release.wait(30)  # a store that does not answer the log write
+        return real(self, *args, **kwargs)
 
+    monkeypatch.setattr(Collection, "upsert", hung)
+    w = threading.Thread(target=lambda: eagle.record_comparison(CODE[1], winner="small", loser="big"))
+    w.start()
+    assert held.wait(10)
     results: dict[str, object] = {}
 
     def reader() -> None:
@@ -116,15 +146,13 @@ def test_routes_and_reads_never_wait_on_a_writer(make_eagle) -> None:
         results["reads"] = (eagle.models, eagle.ratings, eagle.costs, eagle.n_feedback,
                             eagle.leaderboard())
 
-    w = threading.Thread(target=writer)
-    w.start()
-    assert held.wait(10)
     try:
         r = threading.Thread(target=reader)
         r.start()
         r.join(10)
-        assert not r.is_alive(), "a route or a read waited on the writers' lock"
+        assert not r.is_alive(), "a route or a read waited on the writer"
     finally:
         release.set()
         w.join()
     assert results["route"].model in MODELS  # type: ignore[attr-defined]
+    assert eagle.n_feedback == 2  # the write went through once the store answered

@@ -127,7 +127,7 @@ def test_newcomer_gets_a_bounded_burn_in_then_is_adopted() -> None:
     router = EagleOnlineRouter()
     chosen = _run(router, _stream(700), lambda t: (0.2, 0.5, 0.6, 0.95), costs=(0.001, 0.002, 0.004),
                   on_step=add)
-    forced = router._exploration.forced.get("new", 0)
+    forced = router.forced_tries.get("new", 0)
     assert 0 < forced <= EagleConfig().burn_in
     assert (chosen[200:220] == 3).sum() >= 15  # tried at once
     assert (chosen[500:] == 3).mean() > 0.6  # adopted on evidence

@@ -150,11 +150,131 @@ def test_budgets_agree_across_workers_and_reopen(make_eagle, tmp_path) -> None:
     texts = flood_texts(8)
     for i, text in enumerate(texts):  # interleaved writes from one source on two workers
         (a if i % 2 else b).record_comparison(text, "weak", "strong", source="mallory")
+        (b if i % 2 else a).record_thumbs(text, "mid", True, source="trudy")  # rated answers too
     a.record_comparison(texts[0], "weak", "strong", source="mallory")  # a duplicate of b's first
     a.sync()
     b.sync()
     fresh = make_eagle(None, path=tmp_path, config=config)
     assert a.ratings == pytest.approx(fresh.ratings) and b.ratings == pytest.approx(fresh.ratings)
     bound = config.effective_global_k * config.source_budget
-    assert fresh.ratings["weak"] - config.initial_rating <= bound + 1e-9
-    assert fresh.ratings["weak"] > config.initial_rating
+    for model in ("weak", "mid"):
+        assert config.initial_rating < fresh.ratings[model] <= config.initial_rating + bound + 1e-9
+
+
+# -- rated answers (thumbs, scores on one answer): the Glicko step is bounded per source too ------
+RATED = {"thumbs": True, "score": 1.0}
+
+
+@pytest.fixture(scope="module")
+def flood_vectors(embedder) -> dict[str, object]:
+    """The real MiniLM vectors of 1,000 varied flood texts (and the topic), embedded once."""
+    texts = [*flood_texts(1000), *TOPIC, QUERY]
+    return dict(zip(texts, embedder.embed(texts), strict=True))
+
+
+def cached(embedder, vectors):
+    """The real embedder, with the flood texts' vectors looked up instead of recomputed."""
+    import numpy as np
+
+    def embed(texts: list[str]):
+        missing = [t for t in texts if t not in vectors]
+        if missing:
+            vectors.update(zip(missing, embedder.embed(missing), strict=True))
+        return np.stack([vectors[t] for t in texts])
+
+    return embed
+
+
+def operator_rated(eagle, n: int) -> None:
+    """``n`` of the operator's own rated answers on 'weak' (half good, half bad)."""
+    if n:
+        eagle.record_many([{"query": f"{TOPIC[i % len(TOPIC)]} (operator {i})", "model": "weak",
+                            "thumbs": i % 2 == 0} for i in range(n)], progress=False)
+
+
+@pytest.mark.parametrize("operator", [0, 50])
+@pytest.mark.parametrize("kind", ["thumbs", "score"])
+def test_a_thousand_rated_answers_from_one_source_move_a_model_by_at_most_the_bound(
+        make_eagle, embedder, flood_vectors, kind, operator) -> None:
+    embed = cached(embedder, flood_vectors)
+    on = make_eagle(MODELS, embedder=embed)
+    off = make_eagle(MODELS, embedder=embed, config=EagleConfig(source_defence=False))
+    items = [{"query": t, "model": "weak", kind: RATED[kind], "source": "mallory"} for t in flood_texts(1000)]
+    moved = {}
+    for name, eagle in (("on", on), ("off", off)):
+        operator_rated(eagle, operator)
+        before = eagle.ratings
+        assert eagle.record_many(items, progress=False) == 1000
+        moved[name] = {m: eagle.ratings[m] - before[m] for m in MODELS}
+    cfg = on.settings
+    bound = cfg.effective_global_k * cfg.source_budget
+    assert moved["off"]["weak"] > 5 * bound  # undefended, the Glicko step is far larger
+    assert 0 < moved["on"]["weak"] <= bound + 1e-9  # defended: it still counts, within the bound
+    assert moved["on"]["strong"] == moved["on"]["mid"] == 0.0  # models not rated do not move
+    # the mirror attack (thumbs-down on the best model, from another source) is bounded the same way
+    down = [{**item, "model": "strong", kind: False if kind == "thumbs" else 0.0, "source": "trudy"}
+            for item in items]
+    before = on.ratings
+    on.record_many(down, progress=False)
+    assert -bound - 1e-9 <= on.ratings["strong"] - before["strong"] < 0
+
+
+def test_single_rated_answers_and_decision_feedback_from_one_source_are_bounded(
+        make_eagle, embedder, flood_vectors) -> None:
+    eagle = make_eagle(MODELS, embedder=cached(embedder, flood_vectors))
+    cfg = eagle.settings
+    bound = cfg.effective_global_k * cfg.source_budget
+    start = eagle.ratings
+    for text in flood_texts(60):  # record_thumbs: 60 distinct thumbs-up (3 x the units budget)
+        eagle.record_thumbs(text, "weak", True, source="mallory")
+    assert 0 < eagle.ratings["weak"] - start["weak"] <= bound + 1e-9
+    for text in flood_texts(120)[60:]:  # record_feedback(decision_id, score=) on served answers
+        decision = eagle.route(text, explore=False)
+        eagle.record_feedback(decision.decision_id, score=0.0, source="eve")
+    for model in MODELS:  # eve's scores moved each served model by at most the bound
+        assert eagle.ratings[model] - start[model] >= -bound - 1e-9
+    trusted = make_eagle(MODELS, embedder=cached(embedder, flood_vectors))
+    for text in flood_texts(3):  # the operator's own rated answers are not limited
+        trusted.record_thumbs(text, "weak", True)
+    assert trusted.ratings["weak"] - start["weak"] > 5 * bound
+
+
+def test_a_flood_of_thumbs_near_one_topic_cannot_rewrite_its_routes(make_eagle, embedder,
+                                                                    flood_vectors) -> None:
+    embed = cached(embedder, flood_vectors)
+    off = make_eagle(MODELS, embedder=embed, config=EagleConfig(source_defence=False))
+    on = make_eagle(MODELS, embedder=embed)
+    items = [{"query": t, "model": m, "thumbs": up, "source": "mallory"}
+             for t in flood_texts(200) for m, up in (("weak", True), ("strong", False))]
+    trusted = [{"query": f"{q} ({r})", "scores": {"strong": 1.0, "mid": 0.5, "weak": 0.0}}
+               for q in TOPIC for r in REQUESTS]  # the operator's own, 48 graded queries
+    for eagle in (off, on):
+        eagle.record_many(trusted, progress=False)
+        assert eagle.route(QUERY, explore=False).model == "strong"
+        eagle.record_many(items, progress=False)
+    assert off.route(QUERY, explore=False).model == "weak"  # undefended: rewritten
+    decision = on.route(QUERY, explore=False)
+    assert decision.model == "strong"
+    cfg = on.settings
+    score = {s.model: s for s in decision.ranking}  # locally, its rated answers moved 'weak' by at
+    local_push = score["weak"].local_rating - score["weak"].global_rating  # most k x local budget
+    assert local_push <= cfg.k * cfg.source_local_budget + 1e-6
+
+
+def minmax_scored(eagle) -> bool:
+    """True when the route's q is min-max (best exactly 1, worst 0), False when it is the
+    predicted grade (``normalization="auto"`` after rated answers)."""
+    q = sorted(s.normalized for s in eagle.route(QUERY, explore=False).ranking)
+    return q[0] == 0.0 and q[-1] == 1.0
+
+
+@pytest.mark.parametrize("defence", [True, False])
+def test_one_strangers_thumb_cannot_switch_how_every_route_is_scored(make_eagle, defence) -> None:
+    eagle = make_eagle(MODELS, config=EagleConfig(source_defence=defence))
+    honest(eagle)  # the operator's feedback is pairwise (score sets): q is min-max
+    assert minmax_scored(eagle)
+    eagle.record_thumbs(flood_texts(1)[0], "weak", True, source="mallory")
+    assert minmax_scored(eagle) is defence  # undefended, one stranger's thumb re-scores every route
+    for source, text in zip(("eve", "trent"), flood_texts(3)[1:], strict=True):
+        eagle.record_thumbs(text, "strong", True, source=source)
+    assert not minmax_scored(eagle)  # three distinct sources: the log counts as graded

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from eagle_core import EagleConfig
 from eagle_core._elo import replay
 from eagle_core._state import RatingState
@@ -119,3 +121,28 @@ def test_routing_caps_one_sources_weight_in_the_local_ratings() -> None:
     served, unbudgeted, global_weak = local_weak(defence=True)
     assert unbudgeted - global_weak > 100  # 60 units of thumbs-up would lift "weak" here...
     assert served < global_weak < unbudgeted  # ...but count as 10: the operator's thumbs-down win
+
+
+def test_a_sources_rated_answers_are_clipped_globally_and_locally() -> None:
+    from eagle_core._glicko import PAR, local_posterior
+
+    config = EagleConfig()
+    bound = config.effective_global_k * config.source_budget
+    up = [_event(i, "thumbs", qkey=f"t{i}", pairs=(("b", PAR, 1.0, 1.0, False),), source="mallory")
+          for i in range(1, 301)]
+    mine = _event(301, "thumbs", qkey="op", pairs=(("b", PAR, 0.0, 1.0, False),))
+    state = RatingState(config)
+    for e in [MODELS, *up]:
+        state.apply(e)
+    assert 1500.0 < state.ratings["b"] <= 1500.0 + bound + 1e-9  # 300 thumbs-up, unrated model
+    assert state.sources.moved[("mallory", "b")] <= bound + 1e-9
+    state.apply(mine)  # the operator's own thumb is not limited
+    assert state.ratings["b"] < 1500.0 - 5 * bound
+    # locally: one source's rated answers move a model by at most the cap, the operator's in full
+    history = [[("b", PAR, 1.0, 1.0)] * 40]
+    kw = dict(k=2.0, par=1500.0, rd_local=100.0, half_life=None, pair_weight=0.5, farthest_first=True,
+              source_cap=20.0)
+    ratings, rd2 = {"a": 1500.0, "b": 1500.0}, {"a": 350.0**2, "b": 350.0**2}
+    capped, _ = local_posterior(ratings, rd2, history, [None], owners=[["mallory"] * 40], **kw)
+    free, _ = local_posterior(ratings, rd2, history, [None], owners=[[None] * 40], **kw)
+    assert capped["b"] == pytest.approx(1520.0) and free["b"] > 1600.0 and capped["a"] == 1500.0

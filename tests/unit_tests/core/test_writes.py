@@ -144,6 +144,27 @@ def test_store_of_an_unknown_format_is_refused_on_open(tmp_path: Path,
         make_eagle(MODELS, path=tmp_path).open()
 
 
+def test_stores_save_their_vector_index_every_100_records(tmp_path: Path,
+                                                         make_eagle: Callable[..., Eagle]) -> None:
+    """A local Chroma re-reads, on every write, the records queued since the collection's vector
+    index was last saved, which it does every ``sync_threshold`` records (1000 by default): a new
+    store uses 100, and a store created with the default gets 100 when it is opened."""
+    make_eagle(MODELS, path=tmp_path).open().close()
+    client = chromadb.PersistentClient(path=str(tmp_path), settings=Settings(anonymized_telemetry=False))
+    names = ("eagle_log", "eagle_queries", "eagle_decisions")
+
+    def thresholds() -> dict[str, int]:
+        return {n: client.get_collection(n).configuration_json["hnsw"]["sync_threshold"] for n in names}
+
+    assert thresholds() == dict.fromkeys(names, 100)
+    for name in names:  # as a store written before this version
+        client.get_collection(name).modify(configuration={"hnsw": {"sync_threshold": 1000}})
+    assert thresholds() == dict.fromkeys(names, 1000)
+    eagle = make_eagle(None, path=tmp_path)
+    eagle.record_comparison(QUERY, winner="big", loser="small")
+    assert thresholds() == dict.fromkeys(names, 100) and eagle.n_feedback == 1
+
+
 def test_a_format_1_store_is_read_and_written_in_format_1(tmp_path: Path, embedder: Any,
                                                           make_eagle: Callable[..., Eagle]) -> None:
     """A store written by eagle-router 0.1 (eight metadata fields, the embedding and the text per

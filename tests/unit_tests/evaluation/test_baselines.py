@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eagle_core.evaluation._baselines import (
+from eagle_core.evaluation import (
     KNNRouter,
     LinearSVRRouter,
     MLPRouter,

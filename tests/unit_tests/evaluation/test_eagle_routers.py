@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from eagle_core import EagleConfig
-from eagle_core.evaluation._eagle_numpy import EagleParams, NumpyEagleRouter, normalise
-from eagle_core.evaluation._eagle_router import EngineEagleRouter, _numpy_params
+from eagle_core.evaluation import EagleParams, EngineEagleRouter, NumpyEagleRouter
+from eagle_core.evaluation._eagle_numpy import normalise
+from eagle_core.evaluation._eagle_router import _numpy_params
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from eagle_core.evaluation._metrics import LAMBDAS, auc, choose, curve, deferral_area, qnc
+from eagle_core.evaluation import LAMBDAS, auc, choose, deferral_area, qnc
+from eagle_core.evaluation._metrics import curve
 
 
 def test_lambda_grid_is_routerbench_first_16() -> None:

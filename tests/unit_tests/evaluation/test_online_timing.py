@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eagle_core.evaluation._baselines import Router
+from eagle_core.evaluation import Router
 from eagle_core.evaluation._online import MAX_REPEATS, timed_median
 
 

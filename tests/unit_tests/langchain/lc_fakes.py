@@ -24,7 +24,7 @@ def fake_chat(text: str) -> GenericFakeChatModel:
 
 
 class Recorder(BaseCallbackHandler):
-    """Records every run start/end with its parent, name, tags and metadata."""
+    """Records every run start/end with its parent, name, tags, metadata and serialized form."""
 
     def __init__(self) -> None:
         self.starts: list[dict[str, Any]] = []
@@ -36,7 +36,7 @@ class Recorder(BaseCallbackHandler):
                tags: list[str] | None, metadata: dict[str, Any] | None, name: str | None) -> None:
         self.starts.append({
             "kind": kind, "run_id": run_id, "parent": parent_run_id, "name": name,
-            "tags": list(tags or []), "metadata": dict(metadata or {}),
+            "tags": list(tags or []), "metadata": dict(metadata or {}), "serialized": serialized,
         })  # fmt: skip
 
     def on_chain_start(self, serialized, inputs, *, run_id, parent_run_id=None, tags=None,

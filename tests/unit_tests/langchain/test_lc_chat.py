@@ -165,11 +165,14 @@ def test_get_num_tokens_delegates_and_takes_the_largest(eagle: Eagle) -> None:
 
 
 def test_identity_and_langsmith_params(chat: EagleChatModel) -> None:
-    assert chat._llm_type == "eagle"
-    assert set(chat._identifying_params["models"]) == {"strong", "cheap"}
-    params = chat._get_ls_params(stop=["x"])
-    assert params == {"ls_provider": "eagle", "ls_model_name": "eagle", "ls_model_type": "chat",
-                      "ls_stop": ["x"]}  # fmt: skip
+    identity = chat.asdict()  # LangChain's public view of _llm_type and _identifying_params
+    assert identity["_type"] == "eagle" and set(identity["models"]) == {"strong", "cheap"}
+    recorder = Recorder()
+    routed = chat.invoke("hi", stop=["x"], config={"callbacks": [recorder]}).response_metadata["eagle"]
+    own = [s for s in recorder.chat_runs() if s["parent"] is None]  # not the routed model's run
+    expected = {"ls_provider": "eagle", "ls_model_name": routed["model"], "ls_model_type": "chat",
+                "ls_stop": ["x"]}  # what tracers (LangSmith) see: the model that answered
+    assert len(own) == 1 and {k: own[0]["metadata"].get(k) for k in expected} == expected
 
 
 # -- one model per agent turn ----------
@@ -290,7 +293,7 @@ def test_pickle_reattaches_the_engine_in_process_and_says_how_elsewhere(
     assert again.eagle is eagle and again.invoke("hello").content == "cheap answer"
     router = pickle.loads(pickle.dumps(EagleRouter(models={"cheap": fake_chat("c")}, eagle=eagle)))
     assert router.engine is eagle
-    _engines._ENGINES.clear()  # as in another process
+    _engines._ENGINES.clear()  # as in another process (no public way: see test_lc_serdes.another_process)
     elsewhere = pickle.loads(data)
     with pytest.raises(ConfigError, match=r"unpickled .* router.eagle = Eagle"):
         elsewhere.invoke("hello")

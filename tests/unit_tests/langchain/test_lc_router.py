@@ -253,11 +253,14 @@ def test_input_key_selects_the_routing_text(eagle: Eagle) -> None:
 
 
 # -- construction ------------------------------------------------------------------------------------
-def test_default_engine_is_built_lazily_from_the_model_names(two_models: dict) -> None:
+def test_default_engine_is_built_lazily_from_the_model_names(
+        two_models: dict, in_memory_collections: Callable[[], set[str]]) -> None:
+    before = in_memory_collections()
     router = EagleRouter(models=two_models)
     assert router.eagle is None
-    assert router._state.engine is None  # nothing built or loaded by the constructor
+    assert in_memory_collections() == before  # nothing opened or loaded by the constructor
     assert set(router.engine.models) == {"strong", "cheap"}
+    assert len(in_memory_collections() - before) == 3  # the default engine's in-memory store
     assert router.engine is router.engine
     assert router.invoke("hello").content in {"strong says hello there", "cheap says hi"}
 

@@ -13,7 +13,7 @@ import pytest
 from langchain_core.load import dumpd, dumps, load, loads
 from langchain_core.prompts import ChatPromptTemplate, HumanMessagePromptTemplate, PromptTemplate
 from langchain_core.runnables import RunnableSequence
-from lc_fakes import ToolFakeChat, fake_chat
+from lc_fakes import Recorder, ToolFakeChat, fake_chat
 
 from eagle_core import ConfigError, Eagle, EagleConfig
 from eagle_langchain import AutoJudge, EagleChatModel, EagleRouter, _engines, register_engine
@@ -36,7 +36,9 @@ def _models() -> dict[str, ToolFakeChat]:
 
 @pytest.fixture
 def another_process() -> Iterator[None]:
-    """Forget every live engine, as a fresh process would; restore afterwards."""
+    """Forget every live engine, as a fresh process would; restore afterwards. The registry is
+    private and there is no public way to forget an engine (it holds weak references: an engine
+    disappears when garbage-collected); a second process per test would cost seconds of imports."""
     saved = dict(_engines._ENGINES)
     _engines._ENGINES.clear()
     yield
@@ -146,6 +148,8 @@ def multiply(a: int, b: int) -> int:
 def test_a_tool_bound_copy_traces_its_own_models(eagle: Eagle) -> None:
     chat = EagleChatModel(models=_models(), eagle=eagle)
     chat.invoke("hello")  # caches the traced dumpd of the chat model
-    bound = chat.bind_tools([multiply]).bound  # the routing copy inside the binding
-    traced = bound._serialized["kwargs"]["models"]["cheap"]
+    recorder = Recorder()
+    chat.bind_tools([multiply]).invoke("hello", config={"callbacks": [recorder]})
+    own = [s for s in recorder.chat_runs() if s["parent"] is None]  # the routing copy's run
+    traced = own[0]["serialized"]["kwargs"]["models"]["cheap"]  # what a tracer receives
     assert traced["id"] == ["langchain", "schema", "runnable", "RunnableBinding"]

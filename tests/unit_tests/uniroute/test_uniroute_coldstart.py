@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eagle_core._errors import ConfigError, InvalidFeedbackError, UnknownModelError
+from eagle_core import ConfigError, InvalidFeedbackError, UnknownModelError
 from eagle_core.uniroute import ColdStartEstimator, evidence_weight
 
 CODE = [

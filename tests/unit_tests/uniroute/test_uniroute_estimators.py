@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eagle_core._errors import ConfigError, InvalidFeedbackError, UnknownModelError
+from eagle_core import ConfigError, InvalidFeedbackError, UnknownModelError
 from eagle_core.evaluation import deferral_area
 from eagle_core.evaluation._metrics import choose_min_error as route
 from eagle_core.uniroute import UniRouteKMeans, UniRouteKNN

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from eagle_core._errors import ConfigError
+from eagle_core import ConfigError
 from eagle_core.datasets import RoutingDataset
 from eagle_core.evaluation.unseen import ROUTERS, combine_unseen, qnc, run_unseen
 
