@@ -37,7 +37,7 @@ class Decisions:
             while len(self._recent) > self.config.max_decisions:
                 self._recent.popitem(last=False)
         if store is not None:
-            store.put_decision(decision.decision_id, decision.to_dict())
+            store.put_decision(decision.decision_id, decision)  # serialised behind, not here
 
     def is_local(self, decision_id: str) -> bool:
         """Whether this process routed ``decision_id`` (among its last ``max_decisions``)."""

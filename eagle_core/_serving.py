@@ -90,7 +90,8 @@ def serve(query: str, embedding: np.ndarray | None, view: View,
     keys = [key for key, _ in chosen]
     local, dev, rd2 = local_scores(view, histories, stamps, config, owners)
     ratings, _ = global_scores(view, config)
-    evidence = view.evidence()
+    with_prior = coldstart is not None and bool(coldstart.models)
+    evidence = view.evidence() if with_prior or view.newcomers else {}  # read by priors, burn-ins
     combined = combine(ratings, local, config, coldstart, embedding, evidence)
     normalization = config.normalization
     if normalization == "auto":  # grades anchor ratings to par: q is then the predicted grade

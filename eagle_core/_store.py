@@ -2,8 +2,8 @@
 
 A store named ``<name>`` is three Chroma collections:
 
-* ``<name>_log``: one record per event (:class:`~eagle_core._event.Event`) (a comparison, a set of scores, a thumb, or a change to the
-  model set). It is the single source of truth and the only write a ``record_*`` call waits for:
+* ``<name>_log``: one record per event (:class:`~eagle_core._event.Event`: a comparison, a set of
+  scores, a thumb, or a change to the model set). It is the single source of truth and the only write a ``record_*`` call waits for:
   ratings and the model set are derived by replaying it in ``(ts, writer, seq)`` order. A record's
   id is deterministic (:func:`event_id`: ``<writer>-<seq>``, or ``key-<hash>`` of a caller's
   idempotency key) and it is written with ``upsert``, so writing it again (a retry) replaces it
@@ -39,6 +39,7 @@ import numpy as np
 
 from eagle_core._behind import WriteBehind
 from eagle_core._collections import collection_config, lower_sync_threshold
+from eagle_core._decision import RouteDecision
 from eagle_core._errors import StoreMismatchError, StoreUnavailableError
 from eagle_core._event import Event, RawPair, event_id, query_key
 
@@ -86,7 +87,7 @@ class FeedbackStore:
         self._batch = 1000
         self._index_behind: WriteBehind[tuple[str, np.ndarray, str]] = WriteBehind(
             "neighbour-index", self._write_index, linger=_LINGER_S)
-        self._decision_behind: WriteBehind[tuple[str, int, str]] = WriteBehind(
+        self._decision_behind: WriteBehind[tuple[str, int, RouteDecision]] = WriteBehind(
             "decision", self._write_decisions, max_items=10_000, linger=_LINGER_S)
         self._last_prune = 0.0
         self._indexed = False
@@ -342,18 +343,18 @@ class FeedbackStore:
                 )
 
     # -- routing decisions ----------------------------------------------------------------------
-    def put_decision(self, decision_id: str, data: Mapping[str, Any]) -> None:
-        """Queue a routing decision (JSON-serialisable) behind; never blocks on the store."""
+    def put_decision(self, decision_id: str, decision: RouteDecision) -> None:
+        """Queue a routing decision behind; never blocks on the store. It is serialised
+        (``to_dict`` + JSON) by the write-behind thread, not in the routing caller's."""
         if self.decision_retention is None:
             return
-        record = (decision_id, time.time_ns(), json.dumps(data, separators=(",", ":")))
-        self._decision_behind.put(decision_id, record)
+        self._decision_behind.put(decision_id, (decision_id, time.time_ns(), decision))
 
     def get_decision(self, decision_id: str) -> dict[str, Any] | None:
         """A stored (or still queued) decision, or None."""
         queued = self._decision_behind.get(decision_id)
         if queued is not None:
-            return dict(json.loads(queued[2]))
+            return queued[2].to_dict()
         try:
             got = self._decisions.get(ids=[decision_id], include=["metadatas"])
         except Exception as exc:
@@ -376,10 +377,11 @@ class FeedbackStore:
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 0.5)
 
-    def _write_decisions(self, items: Sequence[tuple[str, int, str]]) -> None:
+    def _write_decisions(self, items: Sequence[tuple[str, int, RouteDecision]]) -> None:
         ids = [i for i, _, _ in items]
-        self._decisions.upsert(ids=ids, embeddings=_placeholder(ids),
-                               metadatas=[{"ts": ts, "decision": d} for _, ts, d in items])
+        metadatas = [{"ts": ts, "decision": json.dumps(d.to_dict(), separators=(",", ":"))}
+                     for _, ts, d in items]
+        self._decisions.upsert(ids=ids, embeddings=_placeholder(ids), metadatas=metadatas)
         now = time.monotonic()
         if self.decision_retention is not None and now - self._last_prune >= _PRUNE_EVERY_S:
             self._last_prune = now

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import math
 
 import pytest
 
-from eagle_core import Eagle, EagleConfig, TokenCost
+from eagle_core import Eagle, EagleConfig, RouteDecision, TokenCost
 from eagle_core._elo import replay
 
 MODELS = {"big": 0.01, "small": 0.0005}
@@ -176,6 +178,16 @@ def test_feedback_by_decision_id(make_eagle) -> None:
     assert eagle.ratings[d.model] > before[d.model] and eagle.ratings[d2.model] < before[d2.model]
     assert eagle.decision(d2.decision_id) is d2
     assert eagle.n_feedback == 2
+
+
+def test_decision_to_dict_is_the_dataclass_form_and_round_trips(make_eagle) -> None:
+    eagle = make_eagle({"big": 0.01, "small": None})
+    d = eagle.route("Explain recursion.", budget=0.05)
+    data = d.to_dict()
+    expected = dataclasses.asdict(d)
+    expected["ranking"] = [dataclasses.asdict(s) for s in d.ranking]
+    assert data == expected and list(data) == list(expected)
+    assert RouteDecision.from_dict(json.loads(json.dumps(data))) == d
 
 
 def test_cost_rule_budget_and_token_costs(make_eagle) -> None:
