@@ -3,8 +3,8 @@
 A store named ``<name>`` is three Chroma collections:
 
 * ``<name>_log``: one record per event (:class:`~eagle_core._event.Event`: a comparison, a set of
-  scores, a thumb, or a change to the model set). It is the single source of truth and the only write a ``record_*`` call waits for:
-  ratings and the model set are derived by replaying it in ``(ts, writer, seq)`` order. A record's
+  scores, a thumb, or a change to the model set). It is the single source of truth and the only
+  write a ``record_*`` call waits for: ratings and the model set are derived by replaying it in ``(ts, writer, seq)`` order. A record's
   id is deterministic (:func:`event_id`: ``<writer>-<seq>``, or ``key-<hash>`` of a caller's
   idempotency key) and it is written with ``upsert``, so writing it again (a retry) replaces it
   instead of adding a second event. Its metadata is two fields: ``ts`` (an int, for the sync
