@@ -4,15 +4,15 @@ A store named ``<name>`` is three Chroma collections:
 
 * ``<name>_log``: one record per event (:class:`~eagle_core._event.Event`: a comparison, a set of
   scores, a thumb, or a change to the model set). It is the single source of truth and the only
-  write a ``record_*`` call waits for: ratings and the model set are derived by replaying it in ``(ts, writer, seq)`` order. A record's
-  id is deterministic (:func:`event_id`: ``<writer>-<seq>``, or ``key-<hash>`` of a caller's
-  idempotency key) and it is written with ``upsert``, so writing it again (a retry) replaces it
-  instead of adding a second event. Its metadata is two fields: ``ts`` (an int, for the sync
-  window's range filter) and ``event`` (JSON: writer, seq, kind, query key, query text, matches,
-  payload, decision id). Its vector is a 2-d placeholder derived from the id (Chroma needs one;
-  distinct points keep the HNSW insert cheap): the log is never searched. Format 1 kept eight
-  metadata fields, a full-text-indexed document and the 384-d embedding per event, i.e. about three
-  times the SQLite rows per write, which made each write slower as the store grew.
+  write a ``record_*`` call waits for: ratings and the model set are derived by replaying it in
+  ``(ts, writer, seq)`` order. A record's id is deterministic (:func:`event_id`: ``<writer>-<seq>``,
+  or ``key-<hash>`` of a caller's idempotency key) and it is written with ``upsert``, so writing it
+  again (a retry) replaces it instead of adding a second event. Its metadata is two fields: ``ts``
+  (an int, for the sync window's range filter) and ``event`` (JSON: writer, seq, kind, query key,
+  query text, matches, payload, decision id). Its vector is a 2-d placeholder derived from the id
+  (Chroma needs one; distinct points keep the HNSW insert cheap): the log is never searched. Format
+  1 kept eight metadata fields, a full-text-indexed document and the 384-d embedding per event, i.e.
+  about three times the SQLite rows per write, which made each write slower as the store grew.
 * ``<name>_queries``: one record per distinct query text (id = :func:`query_key`, the text's
   embedding, the text as document); the nearest-neighbour search runs on it. It is derived from the
   log, so its records are written behind (:class:`~eagle_core._behind.WriteBehind`) and rebuilt
