@@ -16,7 +16,7 @@ from llama_index.core.query_engine import RouterQueryEngine
 from llama_index.core.retrievers import RouterRetriever
 from llama_index.core.tools import QueryEngineTool, RetrieverTool, ToolMetadata
 
-from eagle_core import ConfigError, Eagle, InvalidQueryError, UnknownModelError
+from eagle_core import ConfigError, Eagle, EagleConfig, InvalidQueryError, UnknownModelError
 from eagle_llamaindex import (
     EagleEmbedding,
     EagleSelection,
@@ -117,7 +117,11 @@ async def test_router_retriever_uses_the_selected_retriever(
     assert [n.node.get_content() for n in nodes] == ["Paris is the capital of France."]
 
 
-def test_feedback_on_responses_changes_later_selections(eagle: Eagle, replays: Any) -> None:
+def test_feedback_on_responses_changes_later_selections(make_eagle: Callable[..., Eagle],
+                                                       replays: Any) -> None:
+    # exploration off: an explored pick of "fast" late in the loop is allowed behaviour, not a
+    # failure to learn (with exploration on this test failed now and then)
+    eagle = make_eagle(dict(MODELS), config=EagleConfig(explore=False))
     selector = EagleSelector(eagle, tool_models={"fast": "mixtral", "smart": "gpt-4o"})
     engine = _router(replays, selector, names={"fast": "mixtral", "smart": "gpt-4o"})
     picks = []
