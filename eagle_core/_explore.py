@@ -7,9 +7,7 @@ from N(combined, (scale * deviation)^2) per model and applies the same cost rule
 adds ``scale * deviation`` instead). A model that is rarely tried near this query has a wide
 deviation, so it is sometimes served where it might win; as evidence accumulates the draws agree
 with the ranking and exploration fades. Bounds: at most ``max_explore_share`` of the routes may
-differ from the ranking's choice, not counting first tries (a draw may serve a model nobody has
-rated yet, up to ``burn_in`` routes to that model), and the draws see only the candidates the
-budget allows.
+differ from the ranking's choice, and the draws see only the candidates the budget allows.
 
 Newcomers (models added at run time) get a burn-in: up to ``burn_in`` forced tries until they have
 that many rated answers. With a UniRoute prior (a labelled set) a try is only forced where the
@@ -40,8 +38,6 @@ class Exploration:
         self.routes = 0
         self.explored = 0
         self.forced: dict[str, int] = {}
-        self.served: dict[str, int] = {}
-        self.first_tries = 0
 
     @property
     def share(self) -> float:
@@ -52,14 +48,11 @@ class Exploration:
 def explore(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, float],
             pool: Sequence[str], config: EagleConfig, state: Exploration, *,
             decide: Callable[[Mapping[str, float]], str],
-            newcomers: Mapping[str, int], has_prior: Callable[[str], bool],
-            evidence: Mapping[str, int] | None = None) -> tuple[str, bool]:
+            newcomers: Mapping[str, int], has_prior: Callable[[str], bool]) -> tuple[str, bool]:
     """The model to serve and whether it was explored.
 
     ``greedy``: the ranking's choice among ``pool``; ``decide(ratings)`` applies the cost rule to
-    other ratings; ``newcomers``: models added at run time -> their rated answers so far;
-    ``evidence``: matches per model (a draw may serve a model with none past the share bound,
-    :func:`_unrated`).
+    other ratings; ``newcomers``: models added at run time -> their rated answers so far.
     """
     z = state.rng.standard_normal(len(pool))  # drawn on every route: one sequence per seed
     state.routes += 1
@@ -67,40 +60,19 @@ def explore(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, 
     if forced is not None:
         state.forced[forced] = state.forced.get(forced, 0) + 1
         state.explored += 1
-        return _served(state, forced), True
-    capped = state.explored - state.first_tries + 1 > config.max_explore_share * state.routes
-    if capped and evidence is None:
-        return _served(state, greedy), False
+        return forced, True
+    if state.explored + 1 > config.max_explore_share * state.routes:
+        return greedy, False
     scale = config.explore_scale
     if config.exploration == "ucb":
         drawn = {m: combined[m] + scale * deviation[m] for m in pool}
     else:
         drawn = {m: combined[m] + scale * deviation[m] * float(zi) for m, zi in zip(pool, z, strict=True)}
     choice = decide(drawn)
-    first_try = choice != greedy and _unrated(choice, evidence, state, config)
-    if choice == greedy or (capped and not first_try):
-        return _served(state, greedy), False
-    state.first_tries += first_try
+    if choice == greedy:
+        return greedy, False
     state.explored += 1
-    return _served(state, choice), True
-
-
-def _served(state: Exploration, model: str) -> str:
-    state.served[model] = state.served.get(model, 0) + 1
-    return model
-
-
-def _unrated(model: str, evidence: Mapping[str, int] | None, state: Exploration,
-             config: EagleConfig) -> bool:
-    """Whether a draw may serve ``model`` outside the share bound (a *first try*, not counted in
-    the share): nobody has rated it yet and this worker has served it fewer than ``burn_in`` times.
-    The share bound keeps exploration among models with evidence cheap; a model with none cannot
-    be judged until it is tried (the reason a newcomer gets a burn-in). Its routes count whether
-    or not their ratings have come back, as delayed-feedback bandits count pending pulls: with
-    sparse, late ratings a model is not served dozens of times before its first rating lands."""
-    if evidence is None or evidence.get(model, 0) > 0:
-        return False
-    return state.served.get(model, 0) < config.burn_in
+    return choice, True
 
 
 def _burn_in(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, float],
