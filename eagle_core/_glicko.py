@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 from eagle_core._elo import Pair
 
-__all__ = ["PAR", "SCALE", "Evidence", "clip_step", "decay", "glicko_step", "local_posterior",
-           "population_prior"]
+__all__ = ["PAR", "SCALE", "Evidence", "clip_step", "decay", "glicko_step", "limited_step",
+           "local_posterior", "population_prior"]
 
 PAR = ""
 """Name of the virtual opponent of a single rated answer (no model can have an empty name)."""
@@ -85,27 +86,33 @@ class Evidence:
     def rate(self, ratings: dict[str, float], model: str, s: float, par: float, w: float,
              now: int, limit: Callable[[float], float] | None = None) -> None:
         """Fold a rated answer on ``model`` into ``ratings`` (in place) and into the evidence.
-        ``limit`` clips the step (a stranger's, :meth:`~eagle_core._sources.SourceLedger.clip`);
-        the evidence added shrinks in proportion, so a clipped step cannot make the model look
-        better measured than what moved it (nor freeze it against later feedback)."""
+        ``limit`` clips the step (a stranger's, :meth:`~eagle_core._sources.SourceLedger.clip`;
+        :func:`limited_step`)."""
         rating = ratings.get(model)
         if rating is None:
             return
         before = self.rd2(model, now)
-        new, after = glicko_step(rating, before, s, par, w)
-        info = 1.0 / after - 1.0 / before
-        if limit is not None:
-            step = new - rating
-            kept = limit(step)
-            info *= kept / step if step else 1.0
-            new = rating + kept
-        ratings[model] = new
-        self.add(model, info, now)
+        ratings[model], after = limited_step(rating, before, s, par, w, limit)
+        self.add(model, 1.0 / after - 1.0 / before, now)
 
     def pair(self, a: str, b: str, w: float, now: int) -> None:
         """A pairwise match between ``a`` and ``b`` (rated by ELO elsewhere) is evidence for both."""
         self.add(a, w * _PAIR_INFO, now)
         self.add(b, w * _PAIR_INFO, now)
+
+
+def limited_step(rating: float, rd2: float, s: float, par: float, w: float,
+                 limit: Callable[[float], float] | None = None) -> tuple[float, float]:
+    """:func:`glicko_step` with the rating's move clipped by ``limit`` (a stranger's bound) and the
+    information it adds shrunk in proportion: a clipped step cannot make a model look better
+    measured than what moved it (nor freeze it against later feedback)."""
+    new, after = glicko_step(rating, rd2, s, par, w)
+    if limit is None:
+        return new, after
+    step = new - rating
+    kept = limit(step)
+    share = kept / step if step else 1.0
+    return rating + kept, 1.0 / (1.0 / rd2 + share * (1.0 / after - 1.0 / rd2))
 
 
 def population_prior(ratings: Mapping[str, float], rd2: Mapping[str, float], *, par: float,
@@ -169,13 +176,9 @@ def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],
                 continue
             wd = w * decay(age[j], half_life) if age is not None else w
             if b == PAR:
-                new, after = glicko_step(ra, dev[a], s, par, wd)
-                if who is not None and who[j] is not None:  # a source's step: clipped, and its
-                    step = new - ra  # evidence in proportion (as in Evidence.rate)
-                    kept = clip_step(moved, (who[j], a), step, source_cap)  # type: ignore[arg-type]
-                    share = kept / step if step else 1.0
-                    new, after = ra + kept, 1.0 / (1.0 / dev[a] + share * (1.0 / after - 1.0 / dev[a]))
-                local[a], dev[a] = new, after
+                limit = None if who is None or who[j] is None else partial(
+                    clip_step, moved, (who[j], a), cap=source_cap)  # a source's step: bounded
+                local[a], dev[a] = limited_step(ra, dev[a], s, par, wd, limit)
                 continue
             rb = local.get(b)
             if rb is None:

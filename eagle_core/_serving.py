@@ -50,10 +50,11 @@ def global_scores(view: View, config: EagleConfig) -> tuple[dict[str, float], di
 def local_scores(view: View, histories: Sequence[Sequence[Pair] | None],
                  stamps: Sequence[Sequence[int] | None], config: EagleConfig,
                  owners: Sequence[Sequence[str | None] | None] | None = None,
-                 ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+                 ) -> tuple[dict[str, float], dict[str, float], dict[str, float], dict[str, float]]:
     """Local ratings and their squared deviations for one query from its neighbours' (budgeted,
     :func:`~eagle_core._sources.neighbourhood`) match lists, each match weighted by its age
-    (``view.clock`` minus its stamp); and the global squared deviations. ``owners``: who gave each
+    (``view.clock`` minus its stamp); and the global ratings and squared deviations they started
+    from (:func:`global_scores`, so a route computes them once). ``owners``: who gave each
     match; with the defence on, one source's rated answers move a local rating by at most
     ``k * source_local_budget`` points (the bound its comparisons have)."""
     now = view.clock
@@ -66,7 +67,7 @@ def local_scores(view: View, histories: Sequence[Sequence[Pair] | None],
         farthest_first=config.local_order == "farthest_first", owners=owners,
         source_cap=config.k * config.source_local_budget if config.source_defence else None,
     )
-    return local, dev, rd2
+    return local, dev, ratings, rd2
 
 
 def serve(query: str, embedding: np.ndarray | None, view: View,
@@ -88,8 +89,7 @@ def serve(query: str, embedding: np.ndarray | None, view: View,
     """
     chosen, histories, stamps, owners = neighbourhood(candidates, view, config)
     keys = [key for key, _ in chosen]
-    local, dev, rd2 = local_scores(view, histories, stamps, config, owners)
-    ratings, _ = global_scores(view, config)
+    local, dev, ratings, rd2 = local_scores(view, histories, stamps, config, owners)
     with_prior = coldstart is not None and bool(coldstart.models)
     evidence = view.evidence() if with_prior or view.newcomers else {}  # read by priors, burn-ins
     combined = combine(ratings, local, config, coldstart, embedding, evidence)
