@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 GRID = {
     "explore_scale": [0.3, 0.5, 1.0],
     "rd_local": [50.0, 100.0, 200.0],
-    "max_explore_share": [0.1, 0.2],
+    "max_explore_share": [0.2, 0.35, 0.5],
     "half_life": [300.0, 1000.0],
 }
 

@@ -95,8 +95,16 @@ class EagleConfig:
     ``ucb``: add explore_scale*deviation."""
     explore_scale: float = 0.5
     """Multiplier of the deviation in the draws (0 = no exploration)."""
-    max_explore_share: float = 0.2
-    """At most this share of routes may serve another model than the ranking's choice."""
+    explore_share: float = 0.2
+    """Share of routes that may serve another model than the ranking's choice while every served
+    answer is rated at once. When only a share rho of the routes has brought a rating back (sparse
+    or late feedback), the share may rise to ``explore_share / rho``, up to ``max_explore_share``
+    (docs/METHOD.md, "Exploration under sparse feedback")."""
+    max_explore_share: float = 0.35
+    """Hard bound: at most this share of routes ever serves another model than the ranking's
+    choice, however sparse or late the feedback (``max_explore_share=explore_share`` gives the
+    fixed share of earlier versions; a smaller value than ``explore_share`` wins). 0.35 chosen on
+    validation streams (docs/BENCHMARKS.md, "Exploration under sparse feedback")."""
     rd_initial: float = 200.0
     """Deviation (rating points) of a model with no evidence: how far a model's rating may lie from
     the population's mean rating (a model with none is routed at that mean, docs/METHOD.md). 200
@@ -156,6 +164,7 @@ class EagleConfig:
         if self.exploration not in ("thompson", "ucb"):
             raise ConfigError(f"exploration must be 'thompson' or 'ucb', got {self.exploration!r}")
         _check_range("explore_scale", self.explore_scale, 0.0, math.inf)
+        _check_range("explore_share", self.explore_share, 0.0, 1.0)
         _check_range("max_explore_share", self.max_explore_share, 0.0, 1.0)
         _check_positive("rd_initial", self.rd_initial)
         _check_range("rd_local", self.rd_local, 0.0, math.inf)

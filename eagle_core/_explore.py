@@ -9,6 +9,14 @@ deviation, so it is sometimes served where it might win; as evidence accumulates
 with the ranking and exploration fades. Bounds: at most ``max_explore_share`` of the routes may
 differ from the ranking's choice, and the draws see only the candidates the budget allows.
 
+The share explored is paced by the feedback that comes back (:func:`explore_share`): with every
+served answer rated at once, at most ``explore_share`` of the routes; when only a share rho of the
+routes has brought a rating back (sparse ratings, or ratings still on their way), at most
+``explore_share / rho``, never more than ``max_explore_share``. An explored answer that is never
+rated buys nothing, so it takes 1/rho explored routes to buy what one buys with full feedback;
+while the posterior stays wide for lack of ratings, a fixed share would ration exactly the
+exploration Thompson sampling asks for (docs/METHOD.md, "Exploration under sparse feedback").
+
 Newcomers (models added at run time) get a burn-in: up to ``burn_in`` forced tries until they have
 that many rated answers. With a UniRoute prior (a labelled set) a try is only forced where the
 prior leaves the newcomer a chance to win (its prior rating is within ``rd_local`` of the leader's).
@@ -38,6 +46,20 @@ class Exploration:
         self.routes = 0
         self.explored = 0
         self.forced: dict[str, int] = {}
+        self.start: int | None = None  # the feedback clock at this sampler's first route
+        self.rate = 1.0  # feedback rate seen at the last route (:func:`feedback_rate`)
+
+    def feedback_rate(self, clock: int) -> float:
+        """Feedback events folded since this sampler's first route per route served before this
+        one, at most 1 (1 before the first route: nothing is pending yet). ``clock``: the fold's
+        :attr:`~eagle_core._state.View.clock`. Feedback other workers give counts too, so with
+        several workers the rate is over-estimated: the share falls back towards
+        ``explore_share``, the cautious side."""
+        if self.start is None:
+            self.start = clock
+        if self.routes == 0:
+            return 1.0
+        return min(1.0, max(0, clock - self.start) / self.routes)
 
     @property
     def share(self) -> float:
@@ -48,20 +70,23 @@ class Exploration:
 def explore(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, float],
             pool: Sequence[str], config: EagleConfig, state: Exploration, *,
             decide: Callable[[Mapping[str, float]], str],
-            newcomers: Mapping[str, int], has_prior: Callable[[str], bool]) -> tuple[str, bool]:
+            newcomers: Mapping[str, int], has_prior: Callable[[str], bool],
+            clock: int | None = None) -> tuple[str, bool]:
     """The model to serve and whether it was explored.
 
     ``greedy``: the ranking's choice among ``pool``; ``decide(ratings)`` applies the cost rule to
-    other ratings; ``newcomers``: models added at run time -> their rated answers so far.
+    other ratings; ``newcomers``: models added at run time -> their rated answers so far;
+    ``clock``: feedback events folded so far (``None``: pace as if every answer were rated).
     """
     z = state.rng.standard_normal(len(pool))  # drawn on every route: one sequence per seed
+    state.rate = 1.0 if clock is None else state.feedback_rate(clock)
     state.routes += 1
     forced = _burn_in(greedy, combined, deviation, pool, config, state, newcomers, has_prior)
     if forced is not None:
         state.forced[forced] = state.forced.get(forced, 0) + 1
         state.explored += 1
         return forced, True
-    if state.explored + 1 > config.max_explore_share * state.routes:
+    if state.explored + 1 > explore_share(config, state.rate) * state.routes:
         return greedy, False
     scale = config.explore_scale
     if config.exploration == "ucb":
@@ -73,6 +98,23 @@ def explore(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, 
         return greedy, False
     state.explored += 1
     return choice, True
+
+
+def explore_share(config: EagleConfig, rate: float) -> float:
+    """Largest share of routes that may be explored when a share ``rate`` of them has brought a
+    rating back: ``explore_share / rate``, within [``explore_share``, ``max_explore_share``]
+    (``max_explore_share`` alone when it is the smaller).
+
+    Why 1/rate: exploration buys ratings, and with a share rho of answers rated an explored route
+    buys rho of one. In the explore-then-commit analysis of a K-armed bandit with gap Delta, the
+    tries that make the right choice likely number ~ log(.)/Delta^2 *ratings* per model, i.e.
+    ~ 1/(rho Delta^2) routes: the share of routes worth exploring grows as 1/rho. A rating that
+    is late counts as missing until it arrives, so the first routes of a deployment whose
+    ratings lag get the wider share too, and it narrows as the ratings come back."""
+    base, bound = config.explore_share, config.max_explore_share
+    if base >= bound:
+        return bound
+    return bound if rate * bound <= base else base / rate
 
 
 def _burn_in(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, float],

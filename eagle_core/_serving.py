@@ -117,6 +117,7 @@ def serve(query: str, embedding: np.ndarray | None, view: View,
                     wtp=wtp, cost_weight=cost_weight, budget=budget, par=config.initial_rating).model,
                 newcomers={m: evidence.get(m, 0) for m in view.newcomers if m in view.ratings},
                 has_prior=lambda m: coldstart is not None and m in coldstart.models,
+                clock=view.clock,
             )
             if explored:
                 decision = replace(decision, model=choice, explored=True)

@@ -191,7 +191,10 @@ def test_decision_to_dict_is_the_dataclass_form_and_round_trips(make_eagle) -> N
 
 
 def test_cost_rule_budget_and_token_costs(make_eagle) -> None:
-    eagle = make_eagle({"big": 0.01, "small": TokenCost(input=1e-6, output=2e-6, output_tokens=100)})
+    # the ranking's choice under each rule (exploration off: eight routes with no rating back may
+    # explore up to max_explore_share of them, EagleConfig.explore_share)
+    eagle = make_eagle({"big": 0.01, "small": TokenCost(input=1e-6, output=2e-6, output_tokens=100)},
+                       config=EagleConfig(seed=0, explore=False))
     for q in PYTHON:
         eagle.record_comparison(q, winner="big", loser="small")
     q = "How do I reverse a list in Python?"

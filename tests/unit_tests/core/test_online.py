@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from eagle_core import ConfigError, EagleConfig
+from eagle_core._explore import explore_share
 from eagle_core._glicko import Evidence, population_prior
 from eagle_core._pacing import BudgetPacer
 from eagle_core.replay import EagleOnlineRouter
@@ -79,7 +80,8 @@ def test_untried_models_do_not_win_routes_where_most_answers_are_poor() -> None:
 
 
 def test_exploration_fades_as_evidence_accumulates() -> None:
-    router = EagleOnlineRouter(EagleConfig(max_explore_share=1.0, explore_scale=1.0))  # no cap
+    router = EagleOnlineRouter(EagleConfig(explore_share=1.0, max_explore_share=1.0,
+                                           explore_scale=1.0))  # no cap
     explored_at = []
 
     def track(t, r) -> None:
@@ -106,6 +108,26 @@ def test_exploration_share_is_bounded() -> None:
     router = EagleOnlineRouter(EagleConfig(max_explore_share=0.05, explore_scale=5.0))
     _run(router, _stream(400), lambda t: (0.5, 0.5, 0.5))
     assert 0 < router.n_explored <= 0.05 * 400 + 1
+
+
+def test_exploration_share_widens_with_sparse_feedback_within_the_bound() -> None:
+    cfg = EagleConfig(explore_share=0.2, max_explore_share=0.35)
+    assert explore_share(cfg, 1.0) == pytest.approx(0.2)  # every answer rated: the base share
+    assert explore_share(cfg, 0.8) == pytest.approx(0.25)  # explore_share / rate
+    assert explore_share(cfg, 0.1) == explore_share(cfg, 0.0) == pytest.approx(0.35)  # the bound
+    assert explore_share(EagleConfig(max_explore_share=0.1), 0.1) == pytest.approx(0.1)
+
+    def sparse(rate: float) -> EagleOnlineRouter:  # a share `rate` of the answers is ever rated
+        router = EagleOnlineRouter(EagleConfig(explore_scale=5.0))
+        rng = np.random.default_rng(4)
+        learn = router.learn
+        router.learn = lambda *a: learn(*a) if rng.random() < rate else None  # type: ignore[method-assign]
+        _run(router, _stream(400), lambda t: (0.5, 0.5, 0.5))
+        return router
+
+    full, tenth = sparse(1.0), sparse(0.1)
+    assert full.n_explored <= 0.2 * 400 + 1
+    assert 0.2 * 400 + 1 < tenth.n_explored <= 0.35 * 400 + 1
 
 
 def test_a_degraded_model_loses_traffic_and_wins_it_back() -> None:
@@ -171,6 +193,8 @@ def test_a_weak_newcomer_is_dropped_after_burn_in() -> None:
 def test_bad_online_settings_are_clear_errors() -> None:
     with pytest.raises(ConfigError, match="max_explore_share"):
         EagleConfig(max_explore_share=1.5)
+    with pytest.raises(ConfigError, match="explore_share"):
+        EagleConfig(explore_share=-0.1)
     with pytest.raises(ConfigError, match="half_life"):
         EagleConfig(half_life=0)
     with pytest.raises(ConfigError, match="burn_in"):
@@ -197,7 +221,8 @@ def test_a_rating_moves_only_the_served_model(make_eagle) -> None:
 
 def test_route_explore_switch_and_decision_flag(make_eagle) -> None:
     eagle = make_eagle({"a": 0.001, "b": 0.002, "c": 0.003},
-                       config=EagleConfig(seed=3, explore_scale=5.0, max_explore_share=1.0))
+                       config=EagleConfig(seed=3, explore_scale=5.0, explore_share=1.0,
+                                         max_explore_share=1.0))
     for i in range(12):
         d = eagle.route(f"question number {i} about geography", explore=False)
         assert not d.explored and d.model == d.ranking[0].model

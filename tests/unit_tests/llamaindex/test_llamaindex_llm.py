@@ -141,7 +141,10 @@ def test_streams_arrive_chunk_by_chunk(eagle: Eagle) -> None:
     assert len({c.additional_kwargs[DECISION_ID_KEY] for c in chunks}) == 1
 
 
-async def test_async_methods_use_the_chosen_llms_async_methods(eagle: Eagle) -> None:
+async def test_async_methods_use_the_chosen_llms_async_methods(make_eagle: Callable[..., Eagle]) -> None:
+    # exploration off: the routes here get no rating back, so up to max_explore_share of them may
+    # be explored (EagleConfig.explore_share); the test is about the async plumbing
+    eagle = make_eagle(dict(MODELS), config=EagleConfig(seed=0, explore=False))
     step = StepLLM(sync_allowed=False)
     llm = EagleLLM(llms={"gpt-4o": step, "mixtral": StepLLM(sync_allowed=False)}, eagle=eagle)
     teach(eagle, "gpt-4o", TRIVIA)
