@@ -45,6 +45,18 @@ def validation_data(root: Path, names: list[str]) -> list:
     return out
 
 
+def _value(key: str, text: str) -> object:
+    """A --grid value in the type of the EagleConfig field (``None``; ``True``/``False`` for flags)."""
+    default = getattr(EagleConfig(), key)
+    if text == "None":
+        return None
+    if isinstance(default, bool):
+        if text not in ("True", "False"):
+            raise SystemExit(f"{key} takes True or False, got {text!r}")
+        return text == "True"
+    return type(default or 1.0)(text)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -61,8 +73,7 @@ def main() -> None:
     data = validation_data(args.data, args.datasets)
     if args.grid:
         candidates = [dict(kv.split("=") for kv in spec.split(",")) for spec in args.grid]
-        candidates = [{k: (None if v == "None" else type(getattr(EagleConfig(), k) or 1.0)(v))
-                       for k, v in c.items()} for c in candidates]
+        candidates = [{k: _value(k, v) for k, v in c.items()} for c in candidates]
     else:
         candidates = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
     args.out.mkdir(parents=True, exist_ok=True)

@@ -117,6 +117,13 @@ class EagleConfig:
     half_life: float | None = 300.0
     """Forgetting: evidence (rated answers and the deviations' information) counts half after this
     many feedback events; ``None`` = never forgotten."""
+    graded_scores: bool = True
+    """Read score sets of grades (every score in [0, 1], ``record_scores``) as one rated answer per
+    model, like a thumb on each, in the global ratings and deviations routing reads once rated
+    answers anchor the log (``normalization="auto"`` then predicts grades); their pairwise matches
+    still drive the local replay. A log of score sets alone (offline Eagle) is read pairwise, as
+    before. ``False``: score sets are ELO matches at ``global_k`` in every log (docs/METHOD.md,
+    "Full feedback next to rated answers")."""
     burn_in: int = 20
     """Forced tries of a model added at run time, until it has this many rated answers."""
     pacing_rate: float = 0.1
@@ -177,6 +184,8 @@ class EagleConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be an int >= 1, got {value!r}")
+        if not isinstance(self.graded_scores, bool):
+            raise ConfigError(f"graded_scores must be True or False, got {self.graded_scores!r}")
         if isinstance(self.burn_in, bool) or not isinstance(self.burn_in, int) or self.burn_in < 0:
             raise ConfigError(f"burn_in must be an int >= 0, got {self.burn_in!r}")
 

@@ -131,7 +131,8 @@ class Eagle(AsyncTwins):
 
     @property
     def ratings(self) -> dict[str, float]:
-        """Current global ELO ratings."""
+        """Current global ELO ratings, as routing reads them (once rated answers anchor the log and
+        ``EagleConfig.graded_scores`` is on: with score sets read as grades, see docs/METHOD.md)."""
         return dict(self._view.ratings)
 
     @property

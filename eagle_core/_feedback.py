@@ -2,7 +2,10 @@
 
 * ``comparison``: winner beats loser (S=1), or a draw with ``tie=True``.
 * ``scores``: per-model scores for one query; every unordered pair becomes one match, the higher score
-  wins, equal scores draw (RouterBench-style 0/1 grades give many draws).
+  wins, equal scores draw (RouterBench-style 0/1 grades give many draws). When every score is a
+  grade in [0, 1] the event also stores each model's grade as a rated answer (a match against
+  :data:`~eagle_core._glicko.PAR`); the fold reads those only for its graded ratings
+  (``EagleConfig.graded_scores``), never for the pairwise ones, so offline Eagle is unchanged.
 * ``thumbs``: a thumb up (or down, or a score x in [0, 1]) on one model's answer becomes one match of
   that model against a virtual opponent of fixed rating (:data:`eagle_core._glicko.PAR`) with S = 1
   (0, or x): only the rated model moves; models that were not rated keep their ratings.
@@ -26,6 +29,7 @@ __all__ = [
     "comparison_pairs",
     "parse_item",
     "score_pairs",
+    "split_scores",
     "thumbs_pairs",
     "unit_score",
 ]
@@ -90,7 +94,17 @@ def score_pairs(scores: Any, models: Sequence[str]) -> tuple[RawPair, ...]:
             sa, sb = scores[a], scores[b]
             draw = sa == sb
             pairs.append((a, b, 0.5 if draw else (1.0 if sa > sb else 0.0), 1.0, draw))
+    if all(0.0 <= scores[m] <= 1.0 for m in names):  # grades: also one rated answer per model
+        pairs.extend((m, PAR, float(scores[m]), 1.0, False) for m in names)
     return tuple(pairs)
+
+
+def split_scores(pairs: Sequence[RawPair]) -> tuple[list[RawPair], list[RawPair]]:
+    """A score set's stored matches -> (its pairwise matches, its per-model grades as rated
+    answers against :data:`~eagle_core._glicko.PAR`; empty for scores that are not grades or for
+    events logged before grades were stored)."""
+    pairwise = [p for p in pairs if p[1] != PAR]
+    return pairwise, [p for p in pairs if p[1] == PAR]
 
 
 def thumbs_pairs(model: Any, value: Any, models: Sequence[str]) -> tuple[RawPair, ...]:

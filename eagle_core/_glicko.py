@@ -22,11 +22,16 @@ from functools import partial
 
 from eagle_core._elo import Pair
 
-__all__ = ["PAR", "SCALE", "Evidence", "clip_step", "decay", "glicko_step", "limited_step",
+__all__ = ["LABEL", "PAR", "SCALE", "Evidence", "clip_step", "decay", "glicko_step", "limited_step",
            "local_posterior", "population_prior"]
 
 PAR = ""
 """Name of the virtual opponent of a single rated answer (no model can have an empty name)."""
+LABEL = " "
+"""Opponent name of a labelled grade in a query's match list: one model's grade from a score set
+(``record_scores``), kept next to the set's pairwise matches. :func:`local_posterior` replays it as
+a rated answer against :data:`PAR` only when asked to (``graded``); otherwise, and in the global
+pairwise fold, it is skipped (no model's name is blank)."""
 SCALE = 400.0 / math.log(10.0)
 """Rating points per unit of log-odds (about 173.7)."""
 _PAIR_INFO = 0.25 / SCALE**2
@@ -145,7 +150,8 @@ def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],
                     *, k: float, par: float, rd_local: float, half_life: float | None,
                     pair_weight: float, farthest_first: bool,
                     owners: Sequence[Sequence[str | None] | None] | None = None,
-                    source_cap: float | None = None) -> tuple[dict[str, float], dict[str, float]]:
+                    source_cap: float | None = None, graded: bool = False,
+                    ) -> tuple[dict[str, float], dict[str, float]]:
     """Local ratings and squared deviations for one query.
 
     Starts from the global ratings with deviation ``sqrt(rd2 + rd_local^2)`` (how far a model's
@@ -158,7 +164,10 @@ def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],
     ``owners[i][j]`` is who gave match ``histories[i][j]`` (None: the operator); with a
     ``source_cap``, one source's rated answers move a model's local rating by at most that many
     points in all (their steps are clipped to what is left), as its pairwise matches are by the
-    local budget (``k`` x units).
+    local budget (``k`` x units). ``graded``: a labelled grade (a match against :data:`LABEL`, one
+    model's grade from a score set) is replayed as a rated answer too, so a labelled neighbour moves
+    each model as a thumb on it would; otherwise labelled grades are skipped (a pairwise-only
+    reading of score sets, as offline Eagle has it).
     """
     local = dict(ratings)
     dev = {m: v + rd_local**2 for m, v in rd2.items()}
@@ -175,6 +184,10 @@ def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],
             if ra is None:
                 continue
             wd = w * decay(age[j], half_life) if age is not None else w
+            if b == LABEL:
+                if not graded:
+                    continue
+                b = PAR
             if b == PAR:
                 limit = None if who is None or who[j] is None else partial(
                     clip_step, moved, (who[j], a), cap=source_cap)  # a source's step: bounded

@@ -46,7 +46,7 @@ from typing import Any
 from eagle_core._config import EagleConfig
 from eagle_core._elo import Pair
 from eagle_core._errors import InvalidFeedbackError
-from eagle_core._glicko import clip_step
+from eagle_core._glicko import LABEL, clip_step
 
 __all__ = [
     "MAX_SOURCE_LENGTH",
@@ -103,9 +103,13 @@ def check_source(source: Any) -> str | None:
 
 
 def event_units(pairs: Iterable[Pair]) -> float:
-    """The most one event can move any one model: max over models of its total match weight."""
+    """The most one event can move any one model: max over models of its total match weight (a
+    score set's labelled grades, matches against :data:`~eagle_core._glicko.LABEL`, restate its
+    pairwise matches and add nothing)."""
     load: dict[str, float] = {}
     for a, b, _s, w in pairs:
+        if b == LABEL:
+            continue
         load[a] = load.get(a, 0.0) + w
         load[b] = load.get(b, 0.0) + w
     return max(load.values(), default=0.0)

@@ -17,10 +17,11 @@ from eagle_core._config import EagleConfig
 from eagle_core._costs import CostSpec, cost_from_dict
 from eagle_core._elo import Pair, replay
 from eagle_core._event import Event, RawPair
-from eagle_core._glicko import PAR, Evidence
-from eagle_core._sources import SourceLedger, SourcesView
+from eagle_core._feedback import split_scores
+from eagle_core._glicko import LABEL, PAR, Evidence, clip_step
+from eagle_core._sources import SourceLedger, SourcesView, anchored
 
-__all__ = ["CONTROL_KINDS", "RatingState", "Snapshot", "View", "compile_pairs"]
+__all__ = ["CONTROL_KINDS", "GradedRatings", "RatingState", "Snapshot", "View", "compile_pairs"]
 
 CONTROL_KINDS = frozenset({"models", "add_model", "remove_model", "remove_source", "cost"})
 """Events that change the model set (or the sources heard) rather than carry feedback."""
@@ -43,6 +44,7 @@ class Snapshot:
     clock: int = 0
     n_rated: int = 0
     graders: frozenset[str | None] = frozenset()
+    graded: GradedRatings | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,61 @@ def compile_pairs(raw: Sequence[RawPair], draw_score: float | None) -> list[Pair
     return out
 
 
+class GradedRatings:
+    """The global ratings and evidence with score sets read as grades (``EagleConfig.graded_scores``).
+
+    The same fold as :meth:`RatingState.apply_global` (rated answers by the Glicko step, pairwise
+    matches by ELO at the global K), except that a score set of grades counts as one rated answer
+    per model against :data:`~eagle_core._glicko.PAR` instead of its pairwise matches: a model
+    that scored g on a labelled query is moved towards ``SCALE * logit(g)`` above par and gains
+    that answer's information, exactly as if its served answer had been rated g. Routing reads
+    these once rated answers anchor the log (:func:`~eagle_core._sources.anchored`); without
+    score sets they equal the pairwise fold's ratings step for step. A stranger's rated answers
+    here are clipped by the same per-model movement bound (``global_k * source_budget`` points)
+    as in the pairwise fold, on a ledger of their own.
+    """
+
+    def __init__(self, config: EagleConfig) -> None:
+        self.config = config
+        self.ratings: dict[str, float] = {}
+        self.evidence = Evidence(config.rd_initial, config.half_life)
+        self.moved: dict[tuple[str, str], float] = {}
+
+    def copy(self) -> GradedRatings:
+        other = GradedRatings(self.config)
+        other.ratings, other.evidence = dict(self.ratings), self.evidence.copy()
+        other.moved = dict(self.moved)
+        return other
+
+    def add_model(self, name: str) -> None:
+        self.ratings[name] = self.config.initial_rating
+
+    def remove_model(self, name: str) -> None:
+        self.ratings.pop(name, None)
+        self.evidence.forget(name)
+
+    def rate(self, pairs: Sequence[Pair], now: int, source: str | None, defended: bool) -> None:
+        """Rated answers (matches against PAR): the Glicko step, a stranger's clipped."""
+        cap = self.config.effective_global_k * self.config.source_budget
+        for a, _b, s, w in pairs:
+            if a not in self.ratings:
+                continue
+            limit = None if source is None or not defended else partial(
+                clip_step, self.moved, (source, a), cap=cap)
+            self.evidence.rate(self.ratings, a, s, self.config.initial_rating, w, now, limit)
+
+    def follow(self, pairs: Sequence[Pair], now: int, source: str | None, defended: bool) -> None:
+        """Any other feedback, folded as :meth:`RatingState.apply_global` folds it."""
+        if any(b == PAR for _a, b, _s, _w in pairs):
+            self.rate(pairs, now, source, defended)
+            return
+        replay(self.ratings, pairs, self.config.effective_global_k)
+        share = 1.0 / max(1, len(self.ratings) - 1)
+        for a, b, _s, w in pairs:
+            if a in self.ratings and b in self.ratings:
+                self.evidence.pair(a, b, w * share, now)
+
+
 class RatingState:
     """Global ELO ratings and counters folded from log events, plus each query's match list.
 
@@ -127,6 +184,9 @@ class RatingState:
         self.n_matches = 0
         self.sources = SourceLedger(config)
         """Who gave which matches, and how much of each source's budget is spent."""
+        self.graded: GradedRatings | None = GradedRatings(config) if config.graded_scores else None
+        """Global ratings with score sets read as grades (routing's once rated answers anchor the
+        log); None with ``graded_scores=False``."""
 
     # -- folding ---------------------------------------------------------------------------------
     def apply(self, event: Event) -> None:
@@ -147,6 +207,8 @@ class RatingState:
             self.ratings.pop(payload["model"], None)
             self.costs.pop(payload["model"], None)
             self.evidence.forget(payload["model"])
+            if self.graded is not None:
+                self.graded.remove_model(payload["model"])
             self.newcomers.discard(payload["model"])
         elif kind == "remove_source":
             self.sources.removed.add(payload["source"])  # the engine then replays the whole log
@@ -158,17 +220,31 @@ class RatingState:
             if not ledger.admit(event.source, event.qkey, kind, event.pairs, event.order_key):
                 ledger.ignore(event.source, event.qkey)  # a removed source, or feedback it already gave
                 return
-            pairs = self.compile(event.pairs)
+            raw, grades = split_scores(event.pairs) if kind == "scores" else (event.pairs, [])
+            pairs = self.compile(raw)
+            if self.graded is not None and grades:  # kept for the graded local replay
+                pairs += [(a, LABEL, s, w) for a, _b, s, w in self.compile(grades)]
             now = self.clock
             self.by_query[event.qkey] = self.by_query.get(event.qkey, ()) + tuple(pairs)
             self.born[event.qkey] = self.born.get(event.qkey, ()) + (now,) * len(pairs)
             self.clock += 1
-            self.apply_global(ledger.weigh_global(event.source, event.qkey, pairs), now, event.source)
+            weighted = ledger.weigh_global(event.source, event.qkey, pairs)
+            labelled = [p for p in weighted if p[1] == LABEL]
+            if labelled:
+                weighted = [p for p in weighted if p[1] != LABEL]
+            self.apply_global(weighted, now, event.source)
+            if self.graded is not None:
+                if labelled:  # a score set of grades: one rated answer per model
+                    self.graded.rate(labelled, now, event.source, ledger.active)
+                else:
+                    self.graded.follow(weighted, now, event.source, ledger.active)
 
     def add_model(self, name: str, cost: CostSpec) -> None:
         self.ratings[name] = self.config.initial_rating
         self.costs[name] = cost
         self.stats[name] = [0, 0, 0, 0]
+        if self.graded is not None:
+            self.graded.add_model(name)
 
     def compile(self, raw: Sequence[RawPair]) -> list[Pair]:
         return compile_pairs(raw, self.config.draw_score)
@@ -228,12 +304,25 @@ class RatingState:
         self.born = dict(self.born)
         self.sources.detach()
 
+    @property
+    def reads_grades(self) -> bool:
+        """Whether routing reads score sets as grades: ``graded_scores`` and the log is anchored."""
+        return self.graded is not None and anchored(frozenset(self.graders), self.config)
+
+    def routed(self) -> tuple[dict[str, float], Evidence]:
+        """The global ratings and evidence routing reads: the graded ones (:class:`GradedRatings`)
+        once rated answers anchor the log, else the pairwise fold's."""
+        if self.graded is not None and self.reads_grades:
+            return self.graded.ratings, self.graded.evidence
+        return self.ratings, self.evidence
+
     def view(self) -> View:
         """An immutable copy of the global state (sharing the grow-only per-query index)."""
-        return View(MappingProxyType(dict(self.ratings)), MappingProxyType(dict(self.costs)),
+        ratings, evidence = self.routed()
+        return View(MappingProxyType(dict(ratings)), MappingProxyType(dict(self.costs)),
                     MappingProxyType({m: tuple(s) for m, s in self.stats.items()}),
                     MappingProxyType(self.by_query), self.n_events, self.n_matches, self.sources.view(),
-                    MappingProxyType({m: self.evidence.rd2(m, self.clock) for m in self.ratings}),
+                    MappingProxyType({m: evidence.rd2(m, self.clock) for m in ratings}),
                     MappingProxyType(self.born), frozenset(self.newcomers), self.clock, self.n_rated,
                     frozenset(self.graders))
 
@@ -242,7 +331,8 @@ class RatingState:
         return Snapshot(self.last_key, dict(self.ratings), dict(self.costs),
                         {m: tuple(s) for m, s in self.stats.items()}, self.n_events, self.n_matches,
                         self.sources.snapshot(), self.evidence.copy(), frozenset(self.newcomers),
-                        self.clock, self.n_rated, frozenset(self.graders))
+                        self.clock, self.n_rated, frozenset(self.graders),
+                        None if self.graded is None else self.graded.copy())
 
     def restore(self, snap: Snapshot) -> None:
         """Go back to ``snap`` for everything but the per-query lists (see :meth:`unapply_matches`)."""
@@ -255,3 +345,9 @@ class RatingState:
         self.newcomers = set(snap.newcomers)
         self.clock, self.n_rated = snap.clock, snap.n_rated
         self.graders = set(snap.graders)
+        if snap.graded is not None:
+            self.graded = snap.graded.copy()
+        elif self.graded is not None:  # a snapshot taken without: start the graded fold afresh
+            self.graded = GradedRatings(self.config)
+            for name in self.ratings:
+                self.graded.add_model(name)

@@ -179,32 +179,39 @@ def reference_ratings(client: Any, collection: str, config: Any = None) -> dict[
     """Global ratings from a replay of the raw log (only the control event ``models`` is expected),
     computed here independently of the engine's replay code path, with ``config``'s K and draws:
     pairwise matches by sequential ELO, rated answers (against par, ``""``) by the Glicko step with
-    each model's evidence (the maths of :mod:`eagle_core._glicko`)."""
+    each model's evidence (the maths of :mod:`eagle_core._glicko`). A score set's stored grades
+    (its matches against par) are rated answers of the graded fold only, which routing reads once
+    the log holds thumbs (``EagleConfig.graded_scores``); the pairwise fold reads its matches."""
     from eagle_core import EagleConfig
     from eagle_core._elo import replay
     from eagle_core._glicko import PAR, Evidence
 
     config = config or EagleConfig()
     k, initial, draw = config.effective_global_k, config.initial_rating, config.draw_score
-    evidence, now = Evidence(config.rd_initial, config.half_life), 0
-
-    ratings: dict[str, float] = {}
+    folds = {name: ({}, Evidence(config.rd_initial, config.half_life)) for name in ("pairwise", "graded")}
+    now, thumbs = 0, False
     for row in raw_log(client, collection):
         if row["kind"] == "models":
-            ratings.update({m: initial for m in row["payload"]["models"]})
+            for ratings, _ev in folds.values():
+                ratings.update({m: initial for m in row["payload"]["models"]})
             continue
         assert row["kind"] in ("comparison", "scores", "thumbs"), row["kind"]
+        thumbs = thumbs or row["kind"] == "thumbs"
         pairs = [(a, b, draw if d else s, w) for a, b, s, w, d in row["pairs"]
                  if not (d and draw is None)]
-        if any(b == PAR for _a, b, _s, _w in pairs):
-            for a, _b, s, w in pairs:
-                evidence.rate(ratings, a, s, initial, w, now)
-        else:
-            replay(ratings, pairs, k)
-            for a, b, _s, w in pairs:
-                evidence.pair(a, b, w * (1.0 / max(1, len(ratings) - 1)), now)
+        grades = [p for p in pairs if p[1] == PAR] if row["kind"] == "scores" else []
+        pairwise = [p for p in pairs if p[1] != PAR] if row["kind"] == "scores" else pairs
+        for name, (ratings, evidence) in folds.items():
+            use = grades if name == "graded" and grades else pairwise
+            if any(b == PAR for _a, b, _s, _w in use):
+                for a, _b, s, w in use:
+                    evidence.rate(ratings, a, s, initial, w, now)
+            else:
+                replay(ratings, use, k)
+                for a, b, _s, w in use:
+                    evidence.pair(a, b, w * (1.0 / max(1, len(ratings) - 1)), now)
         now += 1
-    return ratings
+    return folds["graded" if thumbs and config.graded_scores else "pairwise"][0]
 
 
 def run_worker(spec: dict[str, Any], spec_path: Path) -> subprocess.Popen[bytes]:

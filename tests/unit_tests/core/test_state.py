@@ -146,3 +146,69 @@ def test_a_sources_rated_answers_are_clipped_globally_and_locally() -> None:
     capped, _ = local_posterior(ratings, rd2, history, [None], owners=[["mallory"] * 40], **kw)
     free, _ = local_posterior(ratings, rd2, history, [None], owners=[[None] * 40], **kw)
     assert capped["b"] == pytest.approx(1520.0) and free["b"] > 1600.0 and capped["a"] == 1500.0
+
+
+def _graded_log(thumbs: bool) -> list[Event]:
+    from eagle_core import _feedback as fb
+
+    names = ["a", "b", "c"]
+    events = [_event(0, "models", payload={"models": {m: 0.0 for m in names}})]
+    grades = [{"a": 1.0, "b": 0.0, "c": 1.0}, {"a": 1.0, "b": 1.0, "c": 0.0}, {"a": 1.0, "b": 0.0, "c": 0.0}]
+    for i, g in enumerate(grades * 5):
+        events.append(_event(len(events), "scores", qkey=f"s{i}", pairs=fb.score_pairs(g, names)))
+    if thumbs:
+        events.append(_event(len(events), "thumbs", qkey="t", pairs=fb.thumbs_pairs("a", 1.0, names)))
+    return events
+
+
+def test_score_sets_of_grades_store_each_grade_and_are_read_pairwise_until_rated_answers_anchor() -> None:
+    from eagle_core import _feedback as fb
+    from eagle_core._glicko import LABEL, PAR, SCALE
+
+    stored = fb.score_pairs({"a": 1.0, "b": 0.0}, ["a", "b"])
+    assert stored == (("a", "b", 1.0, 1.0, False), ("a", PAR, 1.0, 1.0, False), ("b", PAR, 0.0, 1.0, False))
+    assert fb.score_pairs({"a": 3.0, "b": 7.0}, ["a", "b"]) == (("a", "b", 0.0, 1.0, False),)  # not grades
+
+    on, off = RatingState(EagleConfig()), RatingState(EagleConfig(graded_scores=False))
+    for e in _graded_log(thumbs=False):
+        on.apply(e)
+        off.apply(e)
+    assert on.view().ratings == off.view().ratings and on.view().rd2 == off.view().rd2  # offline: as before
+    assert on.n_matches == off.n_matches and on.view().evidence() == off.view().evidence()
+    assert [p for p in on.by_query["s0"] if p[1] != LABEL] == list(off.by_query["s0"])
+    assert [p for p in on.by_query["s0"] if p[1] == LABEL] == [("a", LABEL, 1.0, 1.0), ("b", LABEL, 0.0, 1.0),
+                                                               ("c", LABEL, 1.0, 1.0)]
+
+    on, off = RatingState(EagleConfig()), RatingState(EagleConfig(graded_scores=False))
+    for e in _graded_log(thumbs=True):
+        on.apply(e)
+        off.apply(e)
+    graded, pairwise = on.view().ratings, off.view().ratings
+    # a graded 15/15, b 5/15, c 5/15: the graded ratings sit on the log-odds scale of the grades
+    assert graded["a"] > graded["b"] == pytest.approx(graded["c"], abs=1.0)
+    assert graded["b"] == pytest.approx(1500 + SCALE * (-0.69), abs=60)  # logit(1/3) = -0.69
+    assert graded["a"] - graded["b"] > 2 * (pairwise["a"] - pairwise["b"])
+    assert all(on.view().rd2[m] < off.view().rd2[m] for m in "bc")  # 15 rated answers each
+    assert on.ratings == off.ratings  # the pairwise fold itself is unchanged
+
+
+def test_graded_scores_must_be_a_bool() -> None:
+    from eagle_core._errors import ConfigError
+
+    with pytest.raises(ConfigError, match="graded_scores must be True or False"):
+        EagleConfig(graded_scores=1)  # type: ignore[arg-type]
+
+
+def test_labelled_grades_move_local_ratings_as_rated_answers_only_in_the_graded_replay() -> None:
+    from eagle_core._glicko import LABEL, PAR, local_posterior
+
+    ratings, rd2 = {"a": 1600.0, "b": 1550.0}, {"a": 50.0**2, "b": 50.0**2}
+    kw = dict(k=2.0, par=1500.0, rd_local=100.0, half_life=300.0, pair_weight=1.0, farthest_first=True)
+    pair = [("a", "b", 1.0, 1.0)]
+    plain = local_posterior(ratings, rd2, [pair], [[3]], **kw)
+    labelled = [*pair, ("a", LABEL, 1.0, 1.0), ("b", LABEL, 0.0, 1.0)]
+    assert local_posterior(ratings, rd2, [labelled], [[3, 3, 3]], **kw) == plain  # skipped
+    graded = local_posterior(ratings, rd2, [labelled], [[3, 3, 3]], graded=True, **kw)
+    as_rated = local_posterior(ratings, rd2, [[*pair, ("a", PAR, 1.0, 1.0), ("b", PAR, 0.0, 1.0)]],
+                               [[3, 3, 3]], **kw)
+    assert graded == as_rated and graded[0]["b"] < plain[0]["b"] - 20
