@@ -115,10 +115,24 @@ def _export(model_dir: Path, target: Path) -> None:
             mean = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, p=2, dim=1)
 
-    bert = AutoModel.from_pretrained(str(model_dir)).eval()
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # library code never prints: no "Loading weights" bar
+    try:
+        bert = AutoModel.from_pretrained(str(model_dir)).eval()
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     sample = AutoTokenizer.from_pretrained(str(model_dir))(["a sample"], return_tensors="pt")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.stem + ".", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=target.stem + ".", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise ConfigError(
+            f"embedder='onnx' cannot write its exported graph to {target.parent} ({exc}); set "
+            "EAGLE_CACHE_DIR (or OnnxMiniLMEmbedder(cache_dir=...)) to a writable folder"
+        ) from exc
     os.close(fd)
     try:
         with warnings.catch_warnings(), torch.no_grad():
@@ -146,7 +160,7 @@ class _Tokenizer:
         model_max = tokenizer_config.get("model_max_length")
         limit = int(window) if window else min(int(model_max) if model_max else 512, 512)
         self.max_length = limit
-        self._side = side
+        self._counter: Any = None
         if (model_dir / "tokenizer.json").is_file():
             from tokenizers import Tokenizer
 
@@ -177,12 +191,14 @@ class _Tokenizer:
 
     def count(self, text: str) -> int:
         if self._fast is not None:
-            self._fast.no_truncation()
-            try:
-                return len(self._fast.encode(text).ids)
-            finally:
-                self._fast.enable_truncation(self.max_length, strategy="longest_first",
-                                             direction=self._side)
+            if self._counter is None:  # a copy without truncation: embedding threads keep theirs
+                from tokenizers import Tokenizer
+
+                counter = Tokenizer.from_str(self._fast.to_str())
+                counter.no_truncation()
+                counter.no_padding()
+                self._counter = counter
+            return len(self._counter.encode(text).ids)
         return len(self._hf(text, truncation=False)["input_ids"])
 
 

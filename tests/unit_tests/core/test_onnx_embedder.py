@@ -149,3 +149,20 @@ def test_engine_routes_with_onnx(onnx_cache: Path, monkeypatch: pytest.MonkeyPat
         assert isinstance(eagle.embedder_, OnnxMiniLMEmbedder) and not eagle.embedder_.exported_
     finally:
         eagle.close()
+
+
+def test_unwritable_cache_dir_is_a_config_error(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(ConfigError, match="EAGLE_CACHE_DIR"):
+        OnnxMiniLMEmbedder(cache_dir=blocker).embed(["hello"])
+
+
+def test_token_count_ignores_the_window(onnx_cache: Path) -> None:
+    emb = OnnxMiniLMEmbedder(cache_dir=onnx_cache)
+    n = emb.count_tokens(FEW_SHOT)
+    assert n > 256
+    assert emb.embed([FEW_SHOT]).shape == (1, 384)  # counting does not change the embedding's window
+    assert emb.count_tokens(FEW_SHOT) == n and emb.count_tokens("hi") == 3  # [CLS] hi [SEP]
