@@ -9,8 +9,8 @@ are named ``all-MiniLM-L6-v2``).
 
 The bundled model ships only safetensors, so the first start exports the graph (transformer + mean
 pooling + normalisation) from the torch weights, which takes a few seconds and needs the ``onnx``
-package; the graph is cached on disk under :func:`default_cache_dir` (``$EAGLE_CACHE_DIR``, else
-``$XDG_CACHE_HOME/eagle-router`` or ``~/.cache/eagle-router``), keyed by a hash of the model's weight
+package; the graph is cached on disk in the ``onnx/`` folder of :func:`default_cache_dir`
+(``$EAGLE_CACHE_DIR``, else ``~/.cache/eagle-router``), keyed by a hash of the model's weight
 and configuration files, so later starts load it directly (no torch, no export, no download).
 Install with ``pip install "eagle-router[onnx]"``.
 """
@@ -48,13 +48,10 @@ _HASHED_FILES = ("config.json", "model.safetensors", "pytorch_model.bin", "sente
 
 
 def default_cache_dir() -> Path:
-    """Where eagle-router caches files it derives (the exported ONNX graph): ``$EAGLE_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/eagle-router``, else ``~/.cache/eagle-router``."""
+    """Where eagle-router caches files it derives: ``$EAGLE_CACHE_DIR``, else ``~/.cache/eagle-router``
+    (the evaluation's embedding cache uses the same variable); the graph goes to its ``onnx/`` folder."""
     env = os.environ.get("EAGLE_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "eagle-router"
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "eagle-router"
 
 
 def _model_digest(model_dir: Path) -> str:

@@ -120,8 +120,8 @@ def test_cache_dir_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert default_cache_dir() == tmp_path / "c"
     assert OnnxMiniLMEmbedder().graph_path().parent == tmp_path / "c" / "onnx"
     monkeypatch.delenv("EAGLE_CACHE_DIR")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert default_cache_dir() == tmp_path / "xdg" / "eagle-router"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "eagle-router"
 
 
 @pytest.mark.parametrize("missing", ["onnxruntime", "onnx"])
