@@ -3,6 +3,13 @@
 ``record_feedback(score=)`` on the served answer; in-memory Chroma, torch's default threads.
 
     python benchmarks/bench_online_step.py --data $EAGLE_DATA_DIR --code /path/to/old/checkout
+    python benchmarks/bench_online_step.py --data $EAGLE_DATA_DIR --embedders torch onnx
+
+``--embedders`` times the bundled MiniLM on torch (the default embedder) and/or on ONNX Runtime
+(``embedder="onnx"``, needs ``pip install "eagle-router[onnx]"``) side by side, each in its own
+processes. The ONNX graph cache is a fresh folder (``--onnx-cache``, default a temporary one) that is
+emptied before every first-round ONNX run, so round 1's first route pays the export (cold cache)
+and later rounds' first routes load the cached graph (warm cache).
 
 Two prompt sets: arena_bench's real Chatbot-Arena prompts (chat questions) and RouterBench's long
 few-shot prompts (most longer than MiniLM's 256-token window). Each (code tree, dataset) runs in a
@@ -90,10 +97,11 @@ def _step(eagle: Any, text: str, grade: Callable[[str], float], wtp: float) -> t
     return t1 - t0, time.perf_counter() - t1
 
 
-def worker(path: Path, steps: int, warm: int, threads: int | None) -> dict[str, Any]:
-    import torch
+def worker(path: Path, steps: int, warm: int, threads: int | None, embedder: str = "torch",
+           onnx_cache: Path | None = None) -> dict[str, Any]:
+    if embedder == "torch" and threads is not None:
+        import torch
 
-    if threads is not None:
         torch.set_num_threads(threads)
     import eagle_core
     from eagle_core import Eagle, EagleConfig
@@ -112,7 +120,13 @@ def worker(path: Path, steps: int, warm: int, threads: int | None) -> dict[str, 
     def run(eagle: Any, row: int) -> tuple[float, float]:
         return _step(eagle, ds.prompts[row], lambda m: float(ds.scores[row, column[m]]), wtp)
 
-    eagle = Eagle(models, config=EagleConfig(seed=0))  # nothing opened or loaded yet
+    if embedder == "onnx":
+        from eagle_core import OnnxMiniLMEmbedder
+
+        spec: Any = OnnxMiniLMEmbedder(cache_dir=onnx_cache, threads=threads)
+    else:
+        spec = None  # the default: sentence-transformers on torch
+    eagle = Eagle(models, embedder=spec, config=EagleConfig(seed=0))  # nothing opened or loaded yet
     first_route, first_feedback = run(eagle, order[0])
     eagle.embed([ds.prompts[r] for r in order[1: 1 + warm]])  # history: batch-embedded, untimed
     for row in order[1: 1 + warm]:
@@ -137,10 +151,19 @@ def worker(path: Path, steps: int, warm: int, threads: int | None) -> dict[str, 
                "route": t1 - t0, "feedback": t2 - t1, "step": t2 - t0}
         for k, v in got.items():
             parts[k].append(1e3 * v)
-    tokenizer = eagle.embedder_._load().tokenizer
-    tokens = [len(tokenizer(ds.prompts[r], truncation=False)["input_ids"]) for r in order[1 + warm:]]
+    if embedder == "onnx":
+        count = eagle.embedder_.count_tokens
+        exported = bool(eagle.embedder_.exported_)
+    else:
+        tokenizer = eagle.embedder_._load().tokenizer
+        count = lambda text: len(tokenizer(text, truncation=False)["input_ids"])  # noqa: E731
+        exported = False
+    tokens = [count(ds.prompts[r]) for r in order[1 + warm:]]
     eagle.close()
-    return {"eagle_core": eagle_core.__file__, "torch_threads": torch.get_num_threads(),
+    torch = sys.modules.get("torch")
+    return {"eagle_core": eagle_core.__file__, "embedder": embedder,
+            "torch_threads": torch.get_num_threads() if torch is not None else None,
+            "torch_imported": torch is not None, "first_route_exported": exported,
             "n_steps": steps, "n_warm": warm, "tokens_p50": float(np.median(tokens)),
             "share_over_256_tokens": float(np.mean(np.array(tokens) > 256)),
             "first_route_ms": 1e3 * first_route, "first_feedback_ms": 1e3 * first_feedback,
@@ -148,12 +171,22 @@ def worker(path: Path, steps: int, warm: int, threads: int | None) -> dict[str, 
 
 
 # ---------------------------------------------------------------------------------------- parent --
-def _run_worker(code: Path, path: Path, args: argparse.Namespace) -> dict[str, Any]:
+def _run_worker(code: Path, path: Path, args: argparse.Namespace, embedder: str = "torch",
+                cold: bool = False) -> dict[str, Any]:
     cmd = [sys.executable, str(HERE), "--worker", "--dataset-path", str(path), "--steps",
-           str(args.steps), "--warm", str(args.warm)]
+           str(args.steps), "--warm", str(args.warm), "--embedder", embedder]
+    if embedder == "onnx":
+        graphs = args.onnx_cache / "onnx"
+        if cold and graphs.is_dir():
+            for graph in graphs.glob("*.onnx"):
+                graph.unlink()
+        cmd += ["--onnx-cache", str(args.onnx_cache)]
     if args.threads is not None:
         cmd += ["--threads", str(args.threads)]
-    env = {**os.environ, "PYTHONPATH": str(code)}
+    # the tree under test first; other PYTHONPATH entries (e.g. where onnx is installed) after it
+    extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+             if p and Path(p).resolve() not in (REPO, code)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(code), *extra])}
     done = subprocess.run(cmd, env=env, cwd=code, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"worker for {code} on {path.name} failed:\n{done.stderr[-3000:]}")
@@ -165,6 +198,7 @@ def _merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out["ms"] = {k: [v for r in runs for v in r["ms"][k]] for k in runs[0]["ms"]}
     out["first_route_ms"] = [r["first_route_ms"] for r in runs]
     out["first_feedback_ms"] = [r["first_feedback_ms"] for r in runs]
+    out["first_route_exported"] = [r.get("first_route_exported", False) for r in runs]
     out["loadavg_after"] = [r["loadavg_after"] for r in runs]
     return out
 
@@ -174,18 +208,29 @@ def _table(results: dict[str, dict[str, dict[str, Any]]], codes: list[str]) -> s
     lines = []
     for dataset, by_code in results.items():
         any_run = next(iter(by_code.values()))
+        threads = {r["embedder"]: r["torch_threads"] for r in by_code.values()}.get("torch")
         lines.append(f"\n{dataset}: {any_run['n_steps']} timed steps per run after {any_run['n_warm']} "
                      f"of history; prompt tokens p50 {any_run['tokens_p50']:.0f}, "
                      f"{100 * any_run['share_over_256_tokens']:.0f}% over MiniLM's 256; "
-                     f"torch threads {any_run['torch_threads']}")
+                     f"torch threads {threads}")
         lines.append("p50 ms".ljust(22) + "".join(c[:10].rjust(11) for c in codes))
         base = by_code[codes[0]]
-        for col in cols + ("step p90", "first route", "first feedback"):
+        extra = ("first route, cold cache", "first route, warm cache") if any(
+            any(r.get("first_route_exported", [])) for r in by_code.values()) else ()
+        for col in cols + ("step p90", "first route", "first feedback") + extra:
             row = col.ljust(22) if col not in LABELS else LABELS[col].ljust(22)
             for code in codes:
                 r = by_code[code]
                 if col == "step p90":
                     v = float(np.percentile(r["ms"]["step"], 90))
+                elif col.startswith("first route,"):
+                    cold = col.endswith("cold cache")
+                    picked = [ms for ms, ex in zip(r["first_route_ms"], r["first_route_exported"],
+                                                   strict=True) if ex == cold]
+                    if r["embedder"] != "onnx" or not picked:
+                        row += "-".rjust(11 if code == codes[0] else 19)
+                        continue
+                    v = float(np.median(picked))
                 elif col.startswith("first"):
                     v = float(np.median(r[col.replace(" ", "_") + "_ms"]))
                 else:
@@ -234,35 +279,51 @@ def main() -> None:
     ap.add_argument("--warm", type=int, default=200, help="steps of history before timing "
                     "(fewer when the dataset is too small: arena_bench has 275 prompts)")
     ap.add_argument("--rounds", type=int, default=2, help="runs per (code, dataset), order alternating")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads, and ONNX Runtime intra-op threads (default: each library's own)")
+    ap.add_argument("--embedders", nargs="+", default=["torch"], choices=["torch", "onnx"],
+                    help="MiniLM backends to time side by side (onnx: embedder='onnx'); ratios to the first")
+    ap.add_argument("--onnx-cache", type=Path, default=None,
+                    help="EAGLE_CACHE_DIR for the ONNX runs (default: a fresh temporary folder); its "
+                    "graphs are deleted before each first-round ONNX run (cold start)")
     ap.add_argument("--out", type=Path, default=Path("bench-out/online_step"))
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--dataset-path", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--embedder", default="torch", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.dataset_path, args.steps, args.warm, args.threads)))
+        print(json.dumps(worker(args.dataset_path, args.steps, args.warm, args.threads, args.embedder,
+                                args.onnx_cache)))
         return
+    import tempfile
+
     from tqdm import tqdm
 
+    if "onnx" in args.embedders and args.onnx_cache is None:
+        args.onnx_cache = Path(tempfile.mkdtemp(prefix="eagle-onnx-cache-"))
     trees = [REPO] + [c.resolve() for c in args.code]
-    names = ["this" if t == REPO else (t.name or str(t)) for t in trees]
-    jobs = [(r, d, i) for r in range(args.rounds) for d in args.datasets
-            for i in (range(len(trees)) if r % 2 == 0 else reversed(range(len(trees))))]
-    runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    tree_names = ["this" if t == REPO else (t.name or str(t)) for t in trees]
+    tree_order = list(range(1, len(trees))) + [0]  # the old code first: ratios to it
+    variants = [(i, e) for i in tree_order for e in args.embedders]
+    names = {(i, e): tree_names[i] + (f" {e}" if len(args.embedders) > 1 else "") for i, e in variants}
+    jobs = [(r, d, v) for r in range(args.rounds) for d in args.datasets
+            for v in (variants if r % 2 == 0 else variants[::-1])]
+    runs: dict[tuple[str, tuple[int, str]], list[dict[str, Any]]] = {}
     info = machine()
-    for _, dataset, i in tqdm(jobs, desc="runs", unit="run"):
-        runs.setdefault((dataset, i), []).append(_run_worker(trees[i], args.data / dataset, args))
-    results = {d: {names[i]: _merge(runs[(d, i)]) for i in range(len(trees))} for d in args.datasets}
-    order = names[1:] + names[:1] if len(names) > 1 else names  # the old code first: ratios to it
-    order = [names[0]] if len(names) == 1 else order
+    for r, dataset, (i, emb) in tqdm(jobs, desc="runs", unit="run"):
+        runs.setdefault((dataset, (i, emb)), []).append(
+            _run_worker(trees[i], args.data / dataset, args, emb, cold=r == 0))
+    results = {d: {names[v]: _merge(runs[(d, v)]) for v in variants} for d in args.datasets}
+    order = [names[v] for v in variants]
     info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(f"load average at start {info['loadavg_at_start']}, at end {info['loadavg_at_end']}; "
           f"ratios are to {order[0]!r}")
     print(_table(results, order))
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "online_step.json", {"machine": info, "args": vars(args) | {
-        "data": str(args.data), "code": [str(c) for c in args.code], "out": str(args.out)},
-        "trees": dict(zip(names, map(str, trees), strict=True)), "results": results})
+        "data": str(args.data), "code": [str(c) for c in args.code], "out": str(args.out),
+        "onnx_cache": str(args.onnx_cache)},
+        "trees": dict(zip(tree_names, map(str, trees), strict=True)), "results": results})
     _plot(results, order, args.out / "online_step.png")
     print(f"wrote {args.out / 'online_step.json'} and online_step.png")
 

@@ -18,6 +18,7 @@ from eagle_core._errors import (
     InvalidCostError,
     InvalidFeedbackError,
     InvalidQueryError,
+    MissingDependencyError,
     StoreMismatchError,
     StoreUnavailableError,
     UnknownDecisionError,
@@ -25,6 +26,7 @@ from eagle_core._errors import (
 )
 from eagle_core._judgement import Judgement, parse_verdict
 from eagle_core._leaderboard import Leaderboard, LeaderboardRow
+from eagle_core._onnx_embedder import OnnxMiniLMEmbedder
 from eagle_core.uniroute import ColdStartEstimator, UniRouteKMeans, UniRouteKNN
 
 __version__ = "0.1.0"
@@ -46,7 +48,9 @@ __all__ = [
     "Judgement",
     "Leaderboard",
     "LeaderboardRow",
+    "MissingDependencyError",
     "ModelScore",
+    "OnnxMiniLMEmbedder",
     "RouteDecision",
     "SentenceTransformerEmbedder",
     "SourceInfluence",

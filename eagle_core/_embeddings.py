@@ -1,6 +1,8 @@
 """Text embedders behind one small interface, with the bundled all-MiniLM-L6-v2 as the default.
 
-Accepted embedder specs: ``None`` (bundled MiniLM, offline), a SentenceTransformer model name or path,
+Accepted embedder specs: ``None`` (bundled MiniLM, offline), ``"onnx"`` (the same bundled MiniLM on ONNX
+Runtime, same vectors: :class:`~eagle_core.OnnxMiniLMEmbedder`, ``pip install "eagle-router[onnx]"``),
+a SentenceTransformer model name or path,
 a ``SentenceTransformer`` object, a LangChain-style ``Embeddings`` (``embed_documents``), a LlamaIndex
 embedding (``get_text_embedding_batch``), or any callable ``list[str] -> (n, d) array``.
 Vectors are L2-normalised so Chroma's cosine distance and dot products agree.
@@ -31,6 +33,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_EMBEDDER_NAME = "all-MiniLM-L6-v2"
+ONNX_SPEC = "onnx"
+"""``embedder="onnx"``: the bundled MiniLM on ONNX Runtime (same vectors as ``embedder=None``)."""
 
 
 @runtime_checkable
@@ -133,6 +137,10 @@ class CallableEmbedder:
 
 def resolve_embedder(spec: Any) -> Embedder:
     """Turn any accepted embedder spec into an :class:`Embedder` (without loading a model)."""
+    if isinstance(spec, str) and spec.strip().lower() == ONNX_SPEC:
+        from eagle_core._onnx_embedder import OnnxMiniLMEmbedder
+
+        return OnnxMiniLMEmbedder()
     if spec is None or isinstance(spec, str):
         return SentenceTransformerEmbedder(spec)
     if isinstance(spec, Embedder) and not hasattr(spec, "encode"):
@@ -148,7 +156,8 @@ def resolve_embedder(spec: Any) -> Embedder:
         label = name or getattr(spec, "__qualname__", None) or type(spec).__name__
         return CallableEmbedder(spec, name=str(label))
     raise ConfigError(
-        "embedder must be None (bundled all-MiniLM-L6-v2), a SentenceTransformer model name or object, "
+        "embedder must be None (bundled all-MiniLM-L6-v2), 'onnx' (the same on ONNX Runtime), "
+        "a SentenceTransformer model name or object, "
         f"an Embeddings object or a callable list[str] -> array; got {spec!r}"
     )
 

@@ -13,6 +13,7 @@ __all__ = [
     "InvalidCostError",
     "InvalidFeedbackError",
     "InvalidQueryError",
+    "MissingDependencyError",
     "StoreMismatchError",
     "StoreUnavailableError",
     "UnknownDecisionError",
@@ -26,6 +27,11 @@ class EagleError(Exception):
 
 class ConfigError(EagleError, ValueError):
     """A constructor or call argument has a value the engine cannot use."""
+
+
+class MissingDependencyError(EagleError, ImportError):
+    """An optional feature needs a package that is not installed; the message names the extra to install
+    (e.g. ``pip install "eagle-router[onnx]"``)."""
 
 
 class InvalidQueryError(EagleError, ValueError):

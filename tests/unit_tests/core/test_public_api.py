@@ -14,6 +14,7 @@ def test_all_is_pinned() -> None:
         "StoreUnavailableError", "TokenCost", "UniRouteKMeans", "UniRouteKNN", "UnknownDecisionError",
         "UnknownModelError", "resolve_embedder",
         "Judgement", "parse_verdict",  # the judges' verdicts (eagle_core._judgement)
+        "OnnxMiniLMEmbedder", "MissingDependencyError",  # opt-in ONNX MiniLM (eagle_core._onnx_embedder)
     ])
     for name in eagle_core.__all__:
         assert hasattr(eagle_core, name)

@@ -1,0 +1,168 @@
+"""The opt-in ONNX Runtime MiniLM: the default embedder's vectors, a graph exported once and cached on
+disk, a typed error naming the extra when a package is missing, nothing loaded at construction."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eagle_core import (
+    ConfigError,
+    EagleError,
+    MissingDependencyError,
+    OnnxMiniLMEmbedder,
+    SentenceTransformerEmbedder,
+    resolve_embedder,
+)
+from eagle_core._embeddings import DEFAULT_EMBEDDER_NAME
+from eagle_core._onnx_embedder import default_cache_dir
+
+FEW_SHOT = "".join(
+    f"Question: A farmer has {n} sheep and buys {n + 3} more, then sells {n // 2}. How many sheep "
+    f"does the farmer have now? Explain the arithmetic step by step.\nAnswer: {n} + {n + 3} - "
+    f"{n // 2} = {n + n + 3 - n // 2}.\n\n" for n in range(4, 40, 3)
+) + "Question: Which gas do plants absorb from the air for photosynthesis?\nAnswer:"
+
+PROMPTS = [
+    "What is the capital of Australia?",
+    "Write a haiku about the sea at night.",
+    "  How do I reverse a linked list in Python? Show code.  ",
+    "Ünïcödé, 中文, テスト and emoji 😀: what languages are these?",
+    FEW_SHOT,  # longer than MiniLM's 256-token window: left truncation keeps its end
+    "Summarise the causes of the First World War in three sentences.",
+]
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache dir holding the exported graph (the export runs once per test session)."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx", reason="exporting the graph needs `pip install \"eagle-router[onnx]\"`")
+    cache = tmp_path_factory.mktemp("eagle-cache")
+    first = OnnxMiniLMEmbedder(cache_dir=cache)
+    first.embed(["warm up"])
+    assert first.exported_ and first.graph_path_ is not None and first.graph_path_.is_file()
+    return cache
+
+
+def test_constructor_loads_nothing(tmp_path: Path) -> None:
+    emb = OnnxMiniLMEmbedder(cache_dir=tmp_path / "cache", threads=1)
+    assert emb._session is None and emb.graph_path_ is None
+    assert not (tmp_path / "cache").exists()
+    assert emb.name == DEFAULT_EMBEDDER_NAME  # same vectors: a store built on torch reopens with it
+
+
+def test_spec_string_resolves_lazily() -> None:
+    emb = resolve_embedder("onnx")
+    assert isinstance(emb, OnnxMiniLMEmbedder) and emb._session is None
+
+
+@pytest.mark.parametrize("kwargs", [{"threads": 0}, {"threads": 1.5}, {"batch_size": 0},
+                                    {"truncation": "middle"}])
+def test_bad_arguments_are_config_errors(kwargs: dict) -> None:
+    with pytest.raises(ConfigError, match=next(iter(kwargs))):
+        OnnxMiniLMEmbedder(**kwargs)
+
+
+def test_vectors_equal_torch(onnx_cache: Path, embedder: SentenceTransformerEmbedder) -> None:
+    emb = OnnxMiniLMEmbedder(cache_dir=onnx_cache)
+    assert emb.count_tokens(FEW_SHOT) > 256
+    torch_batch = embedder.embed(PROMPTS)
+    onnx_batch = emb.embed(PROMPTS)
+    assert onnx_batch.shape == torch_batch.shape == (len(PROMPTS), 384)
+    assert onnx_batch.dtype == np.float32
+    assert np.abs(onnx_batch - torch_batch).max() <= 1e-5
+    one_by_one = np.vstack([emb.embed([p]) for p in PROMPTS])  # as a route embeds
+    assert np.abs(one_by_one - torch_batch).max() <= 1e-5
+    np.testing.assert_allclose(np.linalg.norm(onnx_batch, axis=1), 1.0, atol=1e-6)
+    # left truncation: only the end of a long prompt counts, as in the default embedder
+    vecs = emb.embed(["An entirely different preamble. " * 100 + FEW_SHOT, FEW_SHOT])
+    assert np.abs(vecs[0] - vecs[1]).max() <= 1e-5
+
+
+def test_real_prompts_equal_torch(onnx_cache: Path, embedder: SentenceTransformerEmbedder,
+                                  data_dir: Path) -> None:
+    from eagle_core.datasets import load_dataset
+
+    emb = OnnxMiniLMEmbedder(cache_dir=onnx_cache)
+    prompts = []
+    for name in ("arena_bench", "routerbench"):
+        ds = load_dataset(data_dir / name)
+        prompts += [ds.prompts[i] for i in np.random.default_rng(0).permutation(len(ds))[:8]]
+    assert any(emb.count_tokens(p) > 256 for p in prompts)
+    assert np.abs(emb.embed(prompts) - embedder.embed(prompts)).max() <= 1e-5
+
+
+def test_cached_graph_is_reused(onnx_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import eagle_core._onnx_embedder as mod
+
+    graphs = list((onnx_cache / "onnx").glob("*.onnx"))
+    assert len(graphs) == 1 and DEFAULT_EMBEDDER_NAME in graphs[0].name
+    stamp = graphs[0].stat().st_mtime_ns
+
+    def no_export(*args: object) -> None:
+        raise AssertionError("exported again although the cache holds the graph")
+
+    monkeypatch.setattr(mod, "_export", no_export)
+    monkeypatch.setitem(sys.modules, "onnx", None)  # a warm start needs neither onnx nor torch
+    second = OnnxMiniLMEmbedder(cache_dir=onnx_cache)
+    assert second.embed(["reused"]).shape == (1, 384)
+    assert not second.exported_ and second.graph_path_ == graphs[0]
+    assert graphs[0].stat().st_mtime_ns == stamp
+    assert list((onnx_cache / "onnx").iterdir()) == graphs  # no temporary file left behind
+
+
+def test_cache_dir_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("EAGLE_CACHE_DIR", str(tmp_path / "c"))
+    assert default_cache_dir() == tmp_path / "c"
+    assert OnnxMiniLMEmbedder().graph_path().parent == tmp_path / "c" / "onnx"
+    monkeypatch.delenv("EAGLE_CACHE_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "eagle-router"
+
+
+@pytest.mark.parametrize("missing", ["onnxruntime", "onnx"])
+def test_missing_package_is_a_typed_error_naming_the_extra(missing: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, missing, None)  # `import missing` raises ImportError
+    emb = OnnxMiniLMEmbedder(cache_dir=tmp_path / "cold")  # cold cache: the export needs onnx
+    with pytest.raises(MissingDependencyError, match=r'pip install "eagle-router\[onnx\]"') as info:
+        emb.embed(["hello"])
+    assert isinstance(info.value, EagleError) and isinstance(info.value, ImportError)
+    assert repr(missing) in str(info.value)
+    assert not list((tmp_path / "cold").rglob("*.onnx"))
+
+
+def test_engine_routes_with_onnx(onnx_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eagle_core import Eagle, EagleConfig
+
+    monkeypatch.setenv("EAGLE_CACHE_DIR", str(onnx_cache))
+    eagle = Eagle({"big": 0.01, "small": 0.001}, embedder="onnx", config=EagleConfig(seed=0))
+    try:
+        eagle.record_comparison("prove the theorem", winner="big", loser="small")
+        d = eagle.route("prove this lemma", explore=False)
+        assert d.model == "big"
+        eagle.record_feedback(d.decision_id, score=1.0)
+        assert isinstance(eagle.embedder_, OnnxMiniLMEmbedder) and not eagle.embedder_.exported_
+    finally:
+        eagle.close()
+
+
+def test_unwritable_cache_dir_is_a_config_error(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(ConfigError, match="EAGLE_CACHE_DIR"):
+        OnnxMiniLMEmbedder(cache_dir=blocker).embed(["hello"])
+
+
+def test_token_count_ignores_the_window(onnx_cache: Path) -> None:
+    emb = OnnxMiniLMEmbedder(cache_dir=onnx_cache)
+    n = emb.count_tokens(FEW_SHOT)
+    assert n > 256
+    assert emb.embed([FEW_SHOT]).shape == (1, 384)  # counting does not change the embedding's window
+    assert emb.count_tokens(FEW_SHOT) == n and emb.count_tokens("hi") == 3  # [CLS] hi [SEP]
