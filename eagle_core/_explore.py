@@ -17,6 +17,13 @@ rated buys nothing, so it takes 1/rho explored routes to buy what one buys with 
 while the posterior stays wide for lack of ratings, a fixed share would ration exactly the
 exploration Thompson sampling asks for (docs/METHOD.md, "Exploration under sparse feedback").
 
+Optionally the share also fades with the evidence (``explore_fade``, off by default;
+:func:`rival_evidence`): on each route it is multiplied by the mean deviation, over
+``rd_initial``, of the leader's plausible rivals near the query, the models that could still beat
+it. With many models Thompson's draws nearly always put *some* model above the leader, so without
+this the bound, not the posterior, sets how much is explored; scaled, the bound tightens as the
+rivals are rated or ruled out, and reaches 0 where none is left.
+
 Newcomers (models added at run time) get a burn-in: up to ``burn_in`` forced tries until they have
 that many rated answers. With a UniRoute prior (a labelled set) a try is only forced where the
 prior leaves the newcomer a chance to win (its prior rating is within ``rd_local`` of the leader's).
@@ -70,12 +77,15 @@ class Exploration:
 def explore(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, float],
             pool: Sequence[str], config: EagleConfig, state: Exploration, *,
             decide: Callable[[Mapping[str, float]], str],
+            utilities: Callable[[Mapping[str, float]], Mapping[str, float]] | None = None,
             newcomers: Mapping[str, int], has_prior: Callable[[str], bool],
             clock: int | None = None) -> tuple[str, bool]:
     """The model to serve and whether it was explored.
 
     ``greedy``: the ranking's choice among ``pool``; ``decide(ratings)`` applies the cost rule to
-    other ratings; ``newcomers``: models added at run time -> their rated answers so far;
+    other ratings; ``utilities(ratings)``: each model's utility under the cost rule at those
+    ratings (for :func:`rival_evidence`; ``None``: the share does not fade);
+    ``newcomers``: models added at run time -> their rated answers so far;
     ``clock``: feedback events folded so far (``None``: pace as if every answer were rated).
     """
     z = state.rng.standard_normal(len(pool))  # drawn on every route: one sequence per seed
@@ -86,7 +96,8 @@ def explore(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, 
         state.forced[forced] = state.forced.get(forced, 0) + 1
         state.explored += 1
         return forced, True
-    if state.explored + 1 > explore_share(config, state.rate) * state.routes:
+    evidence = rival_evidence(greedy, combined, deviation, pool, config, utilities)
+    if state.explored + 1 > explore_share(config, state.rate, evidence) * state.routes:
         return greedy, False
     scale = config.explore_scale
     if config.exploration == "ucb":
@@ -100,21 +111,47 @@ def explore(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, 
     return choice, True
 
 
-def explore_share(config: EagleConfig, rate: float) -> float:
-    """Largest share of routes that may be explored when a share ``rate`` of them has brought a
-    rating back: ``explore_share / rate``, within [``explore_share``, ``max_explore_share``]
-    (``max_explore_share`` alone when it is the smaller).
+def rival_evidence(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, float],
+                   pool: Sequence[str], config: EagleConfig,
+                   utilities: Callable[[Mapping[str, float]], Mapping[str, float]] | None) -> float:
+    """How little is known about the models that could still beat the leader here, in [0, 1]:
+    the mean deviation of its plausible rivals over ``rd_initial`` (1 with ``explore_fade`` off
+    or no ``utilities``). A rival is plausible if its utility under the cost rule at rating +
+    deviation reaches the leader's at rating - deviation (one call of the cost rule with the leader
+    low and every other model high); with none left the leader is settled and the factor is 0."""
+    if not config.explore_fade or utilities is None:
+        return 1.0
+    u = utilities({m: combined[m] + (-1.0 if m == greedy else 1.0) * deviation[m] for m in pool})
+    rivals = [deviation[m] for m in pool if m != greedy and u[m] >= u[greedy]]
+    if not rivals:
+        return 0.0
+    return min(1.0, float(np.mean(rivals)) / config.rd_initial)
+
+
+def explore_share(config: EagleConfig, rate: float, evidence: float = 1.0) -> float:
+    """Largest share of routes that may be explored, the one formula of the bound::
+
+        share = evidence * min(max_explore_share, explore_share / rate)
+
+    (``max_explore_share`` alone when it is the smaller of the two settings). ``rate``: the share
+    of routes that has brought a rating back; ``evidence``: :func:`rival_evidence` (1 = nothing
+    known about the leader's rivals). Both only shrink or widen the same running share, and the
+    result never exceeds ``max_explore_share``.
 
     Why 1/rate: exploration buys ratings, and with a share rho of answers rated an explored route
     buys rho of one. In the explore-then-commit analysis of a K-armed bandit with gap Delta, the
     tries that make the right choice likely number ~ log(.)/Delta^2 *ratings* per model, i.e.
     ~ 1/(rho Delta^2) routes: the share of routes worth exploring grows as 1/rho. A rating that
     is late counts as missing until it arrives, so the first routes of a deployment whose
-    ratings lag get the wider share too, and it narrows as the ratings come back."""
+    ratings lag get the wider share too, and it narrows as the ratings come back.
+
+    Why the rivals' deviation: what is left to learn here is how the plausible rivals compare
+    with the leader; their deviation shrinks as 1/sqrt(ratings), so the share falls as their
+    evidence grows and reaches 0 once none of them can plausibly win (forgetting regrows the
+    deviations, and with them the share, when evidence ages)."""
     base, bound = config.explore_share, config.max_explore_share
-    if base >= bound:
-        return bound
-    return bound if rate * bound <= base else base / rate
+    paced = bound if base >= bound or rate * bound <= base else base / rate
+    return evidence * paced
 
 
 def _burn_in(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, float],

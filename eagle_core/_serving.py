@@ -116,6 +116,11 @@ def serve(query: str, embedding: np.ndarray | None, view: View,
                 decide=lambda drawn: decide(
                     query, drawn, drawn, drawn, costs, pool, normalization=normalization,
                     wtp=wtp, cost_weight=cost_weight, budget=budget, par=config.initial_rating).model,
+                utilities=lambda rated: {
+                    sc.model: sc.utility if sc.within_budget else -math.inf for sc in decide(
+                        query, rated, rated, rated, costs, pool, normalization=normalization,
+                        wtp=wtp, cost_weight=cost_weight, budget=budget,
+                        par=config.initial_rating).ranking},
                 newcomers={m: evidence.get(m, 0) for m in view.newcomers if m in view.ratings},
                 has_prior=lambda m: coldstart is not None and m in coldstart.models,
                 clock=view.clock,

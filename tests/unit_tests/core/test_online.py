@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from eagle_core import ConfigError, EagleConfig
-from eagle_core._explore import explore_share
+from eagle_core._explore import explore_share, rival_evidence
 from eagle_core._glicko import Evidence, population_prior
 from eagle_core._pacing import BudgetPacer
 from eagle_core.replay import EagleOnlineRouter
@@ -116,6 +116,7 @@ def test_exploration_share_widens_with_sparse_feedback_within_the_bound() -> Non
     assert explore_share(cfg, 0.8) == pytest.approx(0.25)  # explore_share / rate
     assert explore_share(cfg, 0.1) == explore_share(cfg, 0.0) == pytest.approx(0.35)  # the bound
     assert explore_share(EagleConfig(max_explore_share=0.1), 0.1) == pytest.approx(0.1)
+    assert explore_share(cfg, 0.1, 0.5) == pytest.approx(0.175)  # the rivals' evidence scales it
 
     def sparse(rate: float) -> EagleOnlineRouter:  # a share `rate` of the answers is ever rated
         router = EagleOnlineRouter(EagleConfig(explore_scale=5.0))
@@ -128,6 +129,30 @@ def test_exploration_share_widens_with_sparse_feedback_within_the_bound() -> Non
     full, tenth = sparse(1.0), sparse(0.1)
     assert full.n_explored <= 0.2 * 400 + 1
     assert 0.2 * 400 + 1 < tenth.n_explored <= 0.35 * 400 + 1
+
+
+def test_the_share_fades_with_the_evidence_on_the_leaders_rivals() -> None:
+    cfg = EagleConfig(explore_fade=True)
+    pool = ["weak", "mid", "strong"]
+
+    def utilities(r):  # quality-only cost rule: utility = rating
+        return dict(r)
+
+    wide = {"weak": 200.0, "mid": 200.0, "strong": 200.0}
+    assert rival_evidence("strong", {m: 1500.0 for m in pool}, wide, pool, cfg, utilities) == 1.0
+    narrow = {"weak": 30.0, "mid": 40.0, "strong": 30.0}
+    ratings = {"weak": 1300.0, "mid": 1480.0, "strong": 1520.0}  # weak is ruled out, mid is not
+    assert rival_evidence("strong", ratings, narrow, pool, cfg, utilities) == pytest.approx(40 / 200)
+    settled = {"weak": 1300.0, "mid": 1400.0, "strong": 1600.0}
+    assert rival_evidence("strong", settled, narrow, pool, cfg, utilities) == 0.0
+    off = EagleConfig(explore_fade=False)
+    assert rival_evidence("strong", settled, narrow, pool, off, utilities) == 1.0
+    # on a stream where the strong model is soon settled, far fewer routes are explored
+    faded = EagleOnlineRouter(EagleConfig(explore_scale=2.0, explore_fade=True))
+    flat = EagleOnlineRouter(EagleConfig(explore_scale=2.0))
+    for router in (faded, flat):
+        _run(router, _stream(900), lambda t: (0.2, 0.5, 0.9))
+    assert faded.n_explored < flat.n_explored / 2
 
 
 def test_a_degraded_model_loses_traffic_and_wins_it_back() -> None:
@@ -195,6 +220,8 @@ def test_bad_online_settings_are_clear_errors() -> None:
         EagleConfig(max_explore_share=1.5)
     with pytest.raises(ConfigError, match="explore_share"):
         EagleConfig(explore_share=-0.1)
+    with pytest.raises(ConfigError, match="explore_fade"):
+        EagleConfig(explore_fade="yes")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="half_life"):
         EagleConfig(half_life=0)
     with pytest.raises(ConfigError, match="burn_in"):
