@@ -9,7 +9,8 @@ truncation at 256 tokens), with 2 and 1 intra-op threads. One prompt at a time, 
 round-robin over the backends so they share the machine's load; arena_bench's chat prompts and
 RouterBench's long few-shot prompts. Reports p50 per backend, each backend's largest deviation from
 the torch vectors, and the one-off costs (loading MiniLM, the export, the ORT session). The export
-needs the ``onnx`` package (not a dependency of eagle-router); without it only torch is timed.
+needs the ``onnx`` package (the ``eagle-router[onnx]`` extra; it uses the library's own export, as
+``embedder="onnx"`` does); without it only torch is timed.
 """
 
 from __future__ import annotations
@@ -28,32 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, machine, write_json  # noqa: E402
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def _export(model: object, path: Path) -> float:
-    """Export the transformer + mean pooling + L2 normalisation to ONNX; returns seconds."""
-    import torch
-
-    class Pooled(torch.nn.Module):
-        def __init__(self, bert: torch.nn.Module) -> None:
-            super().__init__()
-            self.bert = bert
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                    token_type_ids: torch.Tensor) -> torch.Tensor:
-            out = self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                            token_type_ids=token_type_ids).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(out.dtype)
-            mean = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, p=2, dim=1)
-
-    sample = model.tokenizer(["a sample"], return_tensors="pt")  # type: ignore[attr-defined]
-    t0 = time.perf_counter()
-    torch.onnx.export(Pooled(model[0].auto_model.eval()), tuple(sample[k] for k in INPUTS),  # type: ignore[index]
-                      str(path), input_names=list(INPUTS), output_names=["embedding"],
-                      dynamic_axes={k: {0: "batch", 1: "tokens"} for k in INPUTS},
-                      opset_version=17, dynamo=False)
-    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -91,8 +66,13 @@ def main() -> None:
     except ImportError as exc:
         print(f"ONNX Runtime not timed: {exc} (pip install onnx to export)")
     else:
+        from eagle_core._embeddings import bundled_model_path
+        from eagle_core._onnx_embedder import _export
+
         path = Path(tempfile.mkdtemp()) / "minilm.onnx"
-        one_off["export to ONNX s"] = _export(model, path)
+        t0 = time.perf_counter()
+        _export(Path(bundled_model_path()), path)  # the library's export (embedder="onnx")
+        one_off["export to ONNX s"] = time.perf_counter() - t0
         for threads in sorted({default_threads, 1}, reverse=True):
             opts = ort.SessionOptions()
             opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
