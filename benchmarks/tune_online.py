@@ -54,7 +54,7 @@ def _value(key: str, text: str) -> object:
         if text not in ("True", "False"):
             raise SystemExit(f"{key} takes True or False, got {text!r}")
         return text == "True"
-    return type(default or 1.0)(text)
+    return (float if default is None else type(default))(text)  # None-valued settings are floats
 
 
 def main() -> None:
