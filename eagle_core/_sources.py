@@ -182,13 +182,16 @@ class SourceLedger:
         self.spent[source] = spent + units * factor
         return scaled(pairs, factor)
 
-    def clip(self, source: str | None, model: str, step: float) -> float:
+    def clip(self, source: str | None, model: str, step: float,
+             moved: dict[tuple[str, str], float] | None = None) -> float:
         """The part of a rated answer's global ``step`` on ``model`` that ``source`` may still make:
-        at most ``global_k * source_budget`` points per model in all (the operator's: all of it)."""
+        at most ``global_k * source_budget`` points per model in all (the operator's: all of it).
+        ``moved``: the ledger of moves to spend from (default this ledger's; the graded global
+        track keeps its own, :class:`~eagle_core._state.GradedRatings`)."""
         if source is None or not self.active:
             return step
         cap = self.config.effective_global_k * self.config.source_budget
-        return clip_step(self.moved, (source, model), step, cap)
+        return clip_step(self.moved if moved is None else moved, (source, model), step, cap)
 
     def ignore(self, source: str | None, qkey: str) -> None:
         """An event that adds no matches (see :meth:`admit`) still holds its place for rolling back."""

@@ -7,7 +7,7 @@ itself. Replaying the same events in ``(ts, writer, seq)`` order always gives th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
@@ -18,10 +18,11 @@ from eagle_core._costs import CostSpec, cost_from_dict
 from eagle_core._elo import Pair, replay
 from eagle_core._event import Event, RawPair
 from eagle_core._feedback import split_scores
-from eagle_core._glicko import LABEL, PAR, Evidence, clip_step
+from eagle_core._glicko import LABEL, PAR, Evidence
 from eagle_core._sources import SourceLedger, SourcesView, anchored
 
-__all__ = ["CONTROL_KINDS", "GradedRatings", "RatingState", "Snapshot", "View", "compile_pairs"]
+__all__ = ["CONTROL_KINDS", "GradedRatings", "RatingState", "Snapshot", "View", "compile_pairs",
+           "fold_pairwise", "fold_rated"]
 
 CONTROL_KINDS = frozenset({"models", "add_model", "remove_model", "remove_source", "cost"})
 """Events that change the model set (or the sources heard) rather than carry feedback."""
@@ -100,6 +101,32 @@ def compile_pairs(raw: Sequence[RawPair], draw_score: float | None) -> list[Pair
     return out
 
 
+def fold_rated(ratings: dict[str, float], evidence: Evidence, pairs: Sequence[Pair], par: float,
+               now: int, clip: Callable[[str, float], float] | None) -> list[Pair]:
+    """Rated answers (matches against :data:`~eagle_core._glicko.PAR`) by the Glicko step, each
+    on its model only; ``clip(model, step)``: a stranger's bound (``None``: the operator's, all of
+    it). Returns the answers folded (those on known models). One fold for both global tracks."""
+    folded = []
+    for a, b, s, w in pairs:
+        if a not in ratings:
+            continue
+        evidence.rate(ratings, a, s, par, w, now, None if clip is None else partial(clip, a))
+        folded.append((a, b, s, w))
+    return folded
+
+
+def fold_pairwise(ratings: dict[str, float], evidence: Evidence, pairs: Sequence[Pair], k: float,
+                  now: int) -> list[Pair]:
+    """Pairwise matches by sequential ELO at ``k``, each evidence for both models (a model's share
+    of the field). Returns the matches folded (those between known models)."""
+    replay(ratings, pairs, k)
+    share = 1.0 / max(1, len(ratings) - 1)
+    folded = [p for p in pairs if p[0] in ratings and p[1] in ratings]
+    for a, b, _s, w in folded:
+        evidence.pair(a, b, w * share, now)
+    return folded
+
+
 class GradedRatings:
     """The global ratings and evidence with score sets read as grades (``EagleConfig.graded_scores``).
 
@@ -133,26 +160,16 @@ class GradedRatings:
         self.ratings.pop(name, None)
         self.evidence.forget(name)
 
-    def rate(self, pairs: Sequence[Pair], now: int, source: str | None, defended: bool) -> None:
-        """Rated answers (matches against PAR): the Glicko step, a stranger's clipped."""
-        cap = self.config.effective_global_k * self.config.source_budget
-        for a, _b, s, w in pairs:
-            if a not in self.ratings:
-                continue
-            limit = None if source is None or not defended else partial(
-                clip_step, self.moved, (source, a), cap=cap)
-            self.evidence.rate(self.ratings, a, s, self.config.initial_rating, w, now, limit)
+    def rate(self, pairs: Sequence[Pair], now: int, clip: Callable[[str, float], float] | None) -> None:
+        """Rated answers (matches against PAR): the Glicko step (:func:`fold_rated`)."""
+        fold_rated(self.ratings, self.evidence, pairs, self.config.initial_rating, now, clip)
 
-    def follow(self, pairs: Sequence[Pair], now: int, source: str | None, defended: bool) -> None:
+    def follow(self, pairs: Sequence[Pair], now: int, clip: Callable[[str, float], float] | None) -> None:
         """Any other feedback, folded as :meth:`RatingState.apply_global` folds it."""
         if any(b == PAR for _a, b, _s, _w in pairs):
-            self.rate(pairs, now, source, defended)
+            self.rate(pairs, now, clip)
             return
-        replay(self.ratings, pairs, self.config.effective_global_k)
-        share = 1.0 / max(1, len(self.ratings) - 1)
-        for a, b, _s, w in pairs:
-            if a in self.ratings and b in self.ratings:
-                self.evidence.pair(a, b, w * share, now)
+        fold_pairwise(self.ratings, self.evidence, pairs, self.config.effective_global_k, now)
 
 
 class RatingState:
@@ -233,11 +250,13 @@ class RatingState:
             if labelled:
                 weighted = [p for p in weighted if p[1] != LABEL]
             self.apply_global(weighted, now, event.source)
-            if self.graded is not None:
+            if self.graded is not None:  # a stranger's steps: bounded on the graded track's own moves
+                clip = None if event.source is None or not ledger.active else partial(
+                    ledger.clip, event.source, moved=self.graded.moved)
                 if labelled:  # a score set of grades: one rated answer per model
-                    self.graded.rate(labelled, now, event.source, ledger.active)
+                    self.graded.rate(labelled, now, clip)
                 else:
-                    self.graded.follow(weighted, now, event.source, ledger.active)
+                    self.graded.follow(weighted, now, clip)
 
     def add_model(self, name: str, cost: CostSpec) -> None:
         self.ratings[name] = self.config.initial_rating
@@ -256,11 +275,9 @@ class RatingState:
         movement bound, :meth:`SourceLedger.clip`); a pairwise match is evidence for both models."""
         ratings, stats = self.ratings, self.stats
         if any(b == PAR for _a, b, _s, _w in pairs):
-            for a, _b, s, w in pairs:
-                if a not in ratings:
-                    continue
-                limit = None if source is None else partial(self.sources.clip, source, a)
-                self.evidence.rate(ratings, a, s, self.config.initial_rating, w, now, limit)
+            clip = None if source is None else partial(self.sources.clip, source)
+            for a, _b, s, _w in fold_rated(ratings, self.evidence, pairs, self.config.initial_rating,
+                                           now, clip):
                 self.n_rated += 1
                 self.graders.add(source)
                 self.n_matches += 1
@@ -268,12 +285,8 @@ class RatingState:
                 sa[0] += 1
                 sa[1 if s > 0.5 else 2 if s < 0.5 else 3] += 1
             return
-        replay(ratings, pairs, self.config.effective_global_k)
-        share = 1.0 / max(1, len(ratings) - 1)
-        for a, b, s, w in pairs:
-            if a not in ratings or b not in ratings:
-                continue
-            self.evidence.pair(a, b, w * share, now)
+        for a, b, s, _w in fold_pairwise(ratings, self.evidence, pairs, self.config.effective_global_k,
+                                         now):
             self.n_matches += 1
             sa, sb = stats[a], stats[b]
             sa[0] += 1
@@ -345,9 +358,4 @@ class RatingState:
         self.newcomers = set(snap.newcomers)
         self.clock, self.n_rated = snap.clock, snap.n_rated
         self.graders = set(snap.graders)
-        if snap.graded is not None:
-            self.graded = snap.graded.copy()
-        elif self.graded is not None:  # a snapshot taken without: start the graded fold afresh
-            self.graded = GradedRatings(self.config)
-            for name in self.ratings:
-                self.graded.add_model(name)
+        self.graded = None if snap.graded is None else snap.graded.copy()  # same config: both or neither
