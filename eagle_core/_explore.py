@@ -54,7 +54,6 @@ class Exploration:
         self.explored = 0
         self.forced: dict[str, int] = {}
         self.start: int | None = None  # the feedback clock at this sampler's first route
-        self.rate = 1.0  # feedback rate seen at the last route (:func:`feedback_rate`)
 
     def feedback_rate(self, clock: int) -> float:
         """Feedback events folded since this sampler's first route per route served before this
@@ -89,7 +88,7 @@ def explore(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, 
     ``clock``: feedback events folded so far (``None``: pace as if every answer were rated).
     """
     z = state.rng.standard_normal(len(pool))  # drawn on every route: one sequence per seed
-    state.rate = 1.0 if clock is None else state.feedback_rate(clock)
+    rate = 1.0 if clock is None else state.feedback_rate(clock)
     state.routes += 1
     forced = _burn_in(greedy, combined, deviation, pool, config, state, newcomers, has_prior)
     if forced is not None:
@@ -97,7 +96,7 @@ def explore(greedy: str, combined: Mapping[str, float], deviation: Mapping[str, 
         state.explored += 1
         return forced, True
     evidence = rival_evidence(greedy, combined, deviation, pool, config, utilities)
-    if state.explored + 1 > explore_share(config, state.rate, evidence) * state.routes:
+    if state.explored + 1 > explore_share(config, rate, evidence) * state.routes:
         return greedy, False
     scale = config.explore_scale
     if config.exploration == "ucb":
