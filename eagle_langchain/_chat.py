@@ -84,7 +84,7 @@ class EagleChatModel(RoutingBase, BaseChatModel):
     routed afresh. ``sticky="thread"`` additionally keeps a LangGraph thread on its first model.
 
     **Per-call options**: ``config["configurable"]`` keys ``eagle_model``, ``eagle_cost_weight``,
-    ``eagle_willingness_to_pay``, ``eagle_budget`` (as for ``EagleRouter``); ``invoke(...,
+    ``eagle_willingness_to_pay``, ``eagle_budget``, ``eagle_explore`` (as for ``EagleRouter``); ``invoke(...,
     model="name")`` forces a model too. The standard chat-model parameters ``temperature``,
     ``max_tokens`` and ``timeout`` are forwarded to the chosen model's call when set, ``stop`` is the
     default stop list, ``max_retries`` retries a failing model before falling back / raising.

@@ -28,7 +28,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from eagle_core import ConfigError, Eagle, RouteDecision, UnknownModelError
 from eagle_core._choice import check_one_rule
-from eagle_langchain._routing import check_keywords, configured_rule
+from eagle_langchain._routing import RouteOptions, check_keywords, configured_rule
 from eagle_langchain._runs import ANSWERED_EVENT
 from eagle_langchain._text import query_text
 
@@ -62,7 +62,7 @@ class EagleChoiceAnswer(ChoiceAnswer):
     """Pass to ``Eagle.record_feedback(decision_id, ...)`` to rate the chosen route."""
 
 
-class EagleDecisionModel(BaseDecisionModel):
+class EagleDecisionModel(RouteOptions, BaseDecisionModel):
     """A decision model that answers routing ``Choice`` questions from Eagle's ratings, no LLM call.
 
     Each label of the question's ``criteria`` names a model of ``eagle`` (or is mapped to one by
@@ -85,8 +85,9 @@ class EagleDecisionModel(BaseDecisionModel):
     ``ModelRouterMiddleware`` in the agent state as ``model_route``) carries the ``decision_id``.
 
     **Per-call options** in ``config["configurable"]`` (an agent's config reaches its middleware):
-    ``eagle_willingness_to_pay``, ``eagle_cost_weight``, ``eagle_budget`` override the fields of the
-    same name; ``eagle_model`` forces a label (or the engine model behind one).
+    ``eagle_willingness_to_pay``, ``eagle_cost_weight``, ``eagle_budget``, ``eagle_explore``
+    override the fields of the same name; ``eagle_model`` forces a label (or the engine model
+    behind one).
 
     Example:
         ```python
@@ -110,13 +111,6 @@ class EagleDecisionModel(BaseDecisionModel):
     Labels absent from the mapping are taken as engine model names."""
     input_key: str | None = None
     """For dict states: the key holding the text to route on (see :func:`query_text`)."""
-    willingness_to_pay: float | None = None
-    """Default willingness to pay, USD per unit quality (see ``Eagle.route``)."""
-    cost_weight: float | None = None
-    """Default cost weight (see ``Eagle.route``); not together with ``willingness_to_pay``."""
-    budget: float | None = None
-    """Default hard budget in USD per call (see ``Eagle.route``)."""
-
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     def __init__(self, eagle: Eagle | None = None, **kwargs: Any) -> None:

@@ -43,6 +43,10 @@ _SPECS = (
         id="eagle_budget", annotation=float | None, name="Budget",
         description="Most USD one call may cost; dearer (or unpriced) models are not chosen.",
     ),
+    ConfigurableFieldSpec(
+        id="eagle_explore", annotation=bool | None, name="Explore",
+        description="False: always serve the ranking's first model; None: the engine's setting.",
+    ),
 )  # fmt: skip
 
 
@@ -64,8 +68,9 @@ class EagleRouter(RoutingBase, RunnableSerializable[Any, Any]):
     does it for any run id in the tree (e.g. the whole chain's) and takes the feedback.
 
     **Per-call options** in ``config={"configurable": {...}}``: ``eagle_model`` (force a model),
-    ``eagle_cost_weight``, ``eagle_willingness_to_pay``, ``eagle_budget`` (override the fields of the
-    same name for that call; ``None`` clears one). Other ``eagle_*`` keys raise ``ConfigError``.
+    ``eagle_cost_weight``, ``eagle_willingness_to_pay``, ``eagle_budget``, ``eagle_explore`` (override
+    the fields of the same name for that call; ``None`` clears one). Other ``eagle_*`` keys raise
+    ``ConfigError``.
 
     **One model per agent turn.** For message inputs whose last human message is followed by an
     answer of this router (an agent's follow-up step), the model that answered goes on (``sticky``).

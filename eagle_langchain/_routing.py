@@ -31,7 +31,7 @@ from eagle_langchain._runs import ANSWERED_EVENT, RoutedRun, RunLRU, as_uuid
 from eagle_langchain._text import input_messages, query_text
 from eagle_langchain._turns import thread_id, turn_answer
 
-__all__ = ["CONFIGURABLE_KEYS", "RoutingBase", "check_keywords", "configured_rule"]
+__all__ = ["CONFIGURABLE_KEYS", "RouteOptions", "RoutingBase", "check_keywords", "configured_rule"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ CONFIGURABLE_KEYS: dict[str, str] = {
     "eagle_cost_weight": "cost_weight",
     "eagle_willingness_to_pay": "willingness_to_pay",
     "eagle_budget": "budget",
+    "eagle_explore": "explore",
 }
 """Per-call options read from ``config["configurable"]`` -> the ``Eagle.route`` argument they set."""
 
@@ -69,8 +70,9 @@ def check_keywords(owner: str, kwargs: Mapping[str, Any], accepted: set[str] | S
 
 
 def configured_rule(owner: Any, config: RunnableConfig | None) -> dict[str, Any]:
-    """``owner``'s cost rule (``willingness_to_pay``, ``cost_weight``, ``budget`` fields) with the
-    per-call ``configurable`` ``eagle_*`` keys applied; an unknown ``eagle_*`` key is an error."""
+    """``owner``'s cost rule (``willingness_to_pay``, ``cost_weight``, ``budget`` fields) and its
+    ``explore`` field, with the per-call ``configurable`` ``eagle_*`` keys applied; an unknown
+    ``eagle_*`` key is an error."""
     configurable = (config or {}).get("configurable") or {}
     unknown = [k for k in configurable if k.startswith("eagle_") and k not in CONFIGURABLE_KEYS]
     if unknown:
@@ -79,14 +81,32 @@ def configured_rule(owner: Any, config: RunnableConfig | None) -> dict[str, Any]
             f"{list(CONFIGURABLE_KEYS)}"
         )
     rule: dict[str, Any] = {"willingness_to_pay": owner.willingness_to_pay,
-                            "cost_weight": owner.cost_weight, "budget": owner.budget}
+                            "cost_weight": owner.cost_weight, "budget": owner.budget,
+                            "explore": owner.explore}
     for key, arg in CONFIGURABLE_KEYS.items():
         if key in configurable:
             rule[arg] = configurable[key]
     return rule
 
 
-class RoutingBase(BaseModel):
+class RouteOptions(BaseModel):
+    """The ``Eagle.route`` options every LangChain front takes as fields (and per call through
+    ``config["configurable"]``, see :data:`CONFIGURABLE_KEYS`)."""
+
+    cost_weight: float | None = None
+    """Default cost weight for every call (see ``Eagle.route``); not together with
+    ``willingness_to_pay``."""
+    willingness_to_pay: float | None = None
+    """Default willingness to pay for every call, USD per unit quality (see ``Eagle.route``)."""
+    budget: float | None = None
+    """Default hard budget in USD per call (see ``Eagle.route``)."""
+    explore: bool | None = None
+    """Serve an explored model now and then (``Eagle.route(explore=)``): ``None`` follows the
+    engine's ``EagleConfig.explore`` (on by default, so feedback on served answers keeps teaching
+    it); ``False`` always serves the ranking's first model (evaluation, callers who never want it)."""
+
+
+class RoutingBase(RouteOptions):
     """Fields and routing logic shared by ``EagleRouter`` and ``EagleChatModel``."""
 
     models: dict[str, Runnable[Any, Any]]
@@ -101,12 +121,6 @@ class RoutingBase(BaseModel):
     on_unknown: Literal["raise", "add"] = "raise"
     """What to do at construction with model names ``eagle`` does not know: raise
     ``UnknownModelError``, or add them to the engine (unknown cost) with ``Eagle.add_model``."""
-    cost_weight: float | None = None
-    """Default cost weight for every call (see ``Eagle.route``)."""
-    willingness_to_pay: float | None = None
-    """Default willingness to pay for every call (see ``Eagle.route``)."""
-    budget: float | None = None
-    """Default hard budget in USD per call (see ``Eagle.route``)."""
     fallback_on_error: bool = False
     """On an error of the chosen model, try the next-ranked models instead of raising at once."""
     exceptions_to_handle: tuple[type[BaseException], ...] = (Exception,)

@@ -65,12 +65,13 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     the runner-up model's answer on a background thread (its sync method), after the answer or the
     last chunk is delivered; drain with ``wait_for_judgements`` / ``await_judgements``.
 
-    Per call, ``model=`` (force a model), ``willingness_to_pay=``, ``cost_weight=`` and ``budget=``
-    override the fields for that call only (``llm.complete("x", budget=0.001)``); they are read by
-    EagleLLM and never passed on to the chosen LLM. An agent turn keeps one model: the follow-up
-    steps of a tool-calling loop (messages after the turn's user message) reuse the decision made on
-    its first step. A query engine's ``Response`` carries the ids of the decisions behind it in
-    ``metadata["eagle_decision_ids"]``, so ``llm.record_feedback(response, thumbs=True)`` works.
+    Per call, ``model=`` (force a model), ``willingness_to_pay=``, ``cost_weight=``, ``budget=`` and
+    ``explore=`` override the fields for that call only (``llm.complete("x", budget=0.001)``); they
+    are read by EagleLLM and never passed on to the chosen LLM. An agent turn keeps one model: the
+    follow-up steps of a tool-calling loop (messages after the turn's user message) reuse the
+    decision made on its first step. A query engine's ``Response`` carries the ids of the decisions
+    behind it in ``metadata["eagle_decision_ids"]``, so ``llm.record_feedback(response,
+    thumbs=True)`` works.
     ``to_dict`` / ``from_dict(data, eagle=eagle)`` round-trip it (``judge`` and ``route_text`` are
     not serialised: pass them to ``from_dict`` again).
     """
@@ -91,6 +92,12 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
     )
     budget: float | None = Field(
         default=None, description="USD budget per call for Eagle.route (None: no budget)."
+    )
+    explore: bool | None = Field(
+        default=None,
+        description="Eagle.route's explore=: None follows the engine's EagleConfig.explore (on by "
+        "default: now and then an under-tried model answers, so feedback keeps teaching the "
+        "router); False always serves the ranking's first model (evaluation).",
     )
     route_text: Callable[[Payload], str] | None = Field(
         default=None,
@@ -166,9 +173,10 @@ class EagleLLM(FeedbackMethods, FunctionCallingLLM):
             rule = {k: v for k, v in (("willingness_to_pay", self.willingness_to_pay),
                                       ("cost_weight", self.cost_weight)) if v is not None}
         kwargs.update(rule)
-        budget = options["budget"] if "budget" in options else self.budget
-        if budget is not None:
-            kwargs["budget"] = budget
+        for key in ("budget", "explore"):  # per call, None clears the field's value
+            value = options[key] if key in options else getattr(self, key)
+            if value is not None:
+                kwargs[key] = value
         force = options.get("model")
         if force is not None:
             if force not in names:

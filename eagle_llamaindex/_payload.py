@@ -19,7 +19,7 @@ _QUERY_HINT: ContextVar[str | None] = ContextVar("eagle_query_hint", default=Non
 
 Payload = str | Sequence[ChatMessage]
 
-ROUTE_OPTIONS = ("model", "willingness_to_pay", "cost_weight", "budget")
+ROUTE_OPTIONS = ("model", "willingness_to_pay", "cost_weight", "budget", "explore")
 """Per-call keyword arguments EagleLLM reads for itself and never passes to the chosen LLM."""
 
 

@@ -40,6 +40,9 @@ class EagleSelection(MultiSelection):
     """Engine model behind the picked tool."""
     scores: dict[str, float]
     """Normalised score (0..1) of every candidate tool, best first."""
+    explored: bool = False
+    """Whether the tool was picked to explore (its model is not the ranking's first; see
+    ``Eagle.route(explore=)``): feedback on it teaches the router what it does not know yet."""
 
 
 class EagleSelector(FeedbackMethods, BaseSelector):
@@ -59,6 +62,9 @@ class EagleSelector(FeedbackMethods, BaseSelector):
         willingness_to_pay: USD a perfect answer is worth, ``Eagle.route``'s RouterBench rule
             (give it or ``cost_weight``, not both).
         budget: USD budget per query passed to ``Eagle.route`` (``None``: no budget).
+        explore: ``Eagle.route``'s ``explore=``: ``None`` follows the engine's
+            ``EagleConfig.explore`` (on by default: now and then an under-tried tool is picked, so
+            feedback keeps teaching the router); ``False`` always picks the ranking's first tool.
     """
 
     def __init__(
@@ -71,6 +77,7 @@ class EagleSelector(FeedbackMethods, BaseSelector):
         cost_weight: float | None = None,
         willingness_to_pay: float | None = None,
         budget: float | None = None,
+        explore: bool | None = None,
     ) -> None:
         if on_unknown not in ("error", "add"):
             raise ConfigError(f"on_unknown must be 'error' or 'add', got {on_unknown!r}")
@@ -82,6 +89,7 @@ class EagleSelector(FeedbackMethods, BaseSelector):
         self.cost_weight = cost_weight
         self.willingness_to_pay = willingness_to_pay
         self.budget = budget
+        self.explore = explore
 
     # -- BaseSelector / PromptMixin -------------------------------------------------------------
 
@@ -156,6 +164,8 @@ class EagleSelector(FeedbackMethods, BaseSelector):
             kwargs["willingness_to_pay"] = self.willingness_to_pay
         if self.budget is not None:
             kwargs["budget"] = self.budget
+        if self.explore is not None:
+            kwargs["explore"] = self.explore
         return kwargs
 
     def _selection(self, decision: Any, names: list[str], models: list[str]) -> EagleSelection:
@@ -163,8 +173,11 @@ class EagleSelector(FeedbackMethods, BaseSelector):
         index = models.index(decision.model)
         scores = {tool_of[s.model]: float(s.normalized) for s in decision.ranking}
         shown = ", ".join(f"{tool}={score:.3f}" for tool, score in scores.items())
+        explored = bool(decision.explored)
+        first = decision.ranking[0].model
+        how = f"explored (the ranking's first is {tool_of.get(first, first)!r})" if explored else "picked"
         reason = (
-            f"Eagle picked {names[index]!r} (model {decision.model!r}); scores: {shown}; "
+            f"Eagle {how} {names[index]!r} (model {decision.model!r}); scores: {shown}; "
             f"decision_id={decision.decision_id}"
         )
         emit(EagleRouteEvent(decision_id=decision.decision_id, model=decision.model,
@@ -177,4 +190,5 @@ class EagleSelector(FeedbackMethods, BaseSelector):
             choice=names[index],
             model=decision.model,
             scores=scores,
+            explored=explored,
         )

@@ -3,8 +3,11 @@
 Two query engines answer questions about a small handbook: "precise" (a vector index answered by
 gpt-4o) and "cheap" (a summary index answered by mixtral). Both LLMs replay recorded answers, so
 this runs offline in seconds. EagleSelector starts on the cheaper engine; a grader's feedback on
-each answer moves the routing. Then ``Settings.llm = EagleLLM(...)`` routes a plain query engine
-call by call, with an automatic judge comparing answers in the background.
+each answer moves the routing. Now and then Eagle *explores* (serves the engine that is not
+ranked first, to learn whether it is better there); such picks are marked "explored". The
+exploration is seeded (``EagleConfig(seed=0)``), so every run prints the same. Then
+``Settings.llm = EagleLLM(...)`` routes a plain query engine call by call, with an automatic judge
+comparing answers in the background.
 
     python examples/llamaindex_router.py
 """
@@ -23,7 +26,7 @@ from llama_index.core.llms import MockLLM  # noqa: E402
 from llama_index.core.query_engine import RouterQueryEngine  # noqa: E402
 from llama_index.core.tools import QueryEngineTool  # noqa: E402
 
-from eagle_core import Eagle  # noqa: E402
+from eagle_core import Eagle, EagleConfig  # noqa: E402
 from eagle_llamaindex import (  # noqa: E402
     MODEL_KEY,
     EagleEmbedding,
@@ -84,8 +87,9 @@ def grade(question: str, answer: str) -> bool:
 
 
 def main(embedder: Any = None) -> dict[str, list[str]]:
-    """Run the demo; returns the engine picked per question in each round (used by the tests)."""
-    eagle = Eagle({"gpt-4o": 0.01, "mixtral": 0.0005}, embedder=embedder)
+    """Run the demo; returns the engine picked per question in each round and, under
+    "<round> ranked first", the engine the ranking put first (used by the tests)."""
+    eagle = Eagle({"gpt-4o": 0.01, "mixtral": 0.0005}, embedder=embedder, config=EagleConfig(seed=0))
     # The index embeds with Eagle's own MiniLM and text cache: each question is embedded once.
     Settings.embed_model = EagleEmbedding(embedder=eagle.embed)
     Settings.llm = MockLLM()  # nothing may fall back to OpenAI
@@ -93,14 +97,17 @@ def main(embedder: Any = None) -> dict[str, list[str]]:
 
     picks: dict[str, list[str]] = {}
     for round_no in (1, 2):
-        picks[f"round {round_no}"] = []
+        served, first = picks.setdefault(f"round {round_no}", []), []
+        picks[f"round {round_no} ranked first"] = first
         print(f"\n== round {round_no} ==")
         for question in QA:
             response = engine.query(question)
             chosen = response.metadata["selector_result"]
-            picks[f"round {round_no}"].append(chosen.choice)
+            served.append(chosen.choice)
+            first.append(next(iter(chosen.scores)))  # scores are listed best first
             ok = grade(question, str(response))
-            print(f"{chosen.choice:>8} | {'right' if ok else 'WRONG'} | {question}")
+            mark = " (explored)" if chosen.explored else ""
+            print(f"{chosen.choice:>8} | {'right' if ok else 'WRONG'} | {question}{mark}")
             selector.record_feedback(response, thumbs=ok)  # the user rates the answer served
 
     print("\n== unseen questions ==")

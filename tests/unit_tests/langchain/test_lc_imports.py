@@ -35,4 +35,5 @@ def test_configurable_keys_are_documented_options() -> None:
         "eagle_cost_weight": "cost_weight",
         "eagle_willingness_to_pay": "willingness_to_pay",
         "eagle_budget": "budget",
+        "eagle_explore": "explore",
     }

@@ -218,6 +218,27 @@ def test_cost_options_reach_the_engine(make_eagle: Callable[..., Eagle], two_mod
     assert weighted.invoke("pick one", config=cleared).content.startswith("strong")
 
 
+def _explored(router: EagleRouter, n: int, configurable: dict | None = None) -> list[bool]:
+    flags = []
+    for i in range(n):
+        run_id = uuid.uuid4()
+        router.invoke(f"question {i}", config={"configurable": configurable or {}, "run_id": run_id})
+        flags.append(router.get_decision(run_id).explored)
+    return flags
+
+
+def test_exploration_is_switched_per_router_and_per_call(
+    make_eagle: Callable[..., Eagle], two_models: dict
+) -> None:
+    eagle = make_eagle({"strong": 0.01, "cheap": 0.001}, config=EagleConfig(seed=3))  # explores
+    router = EagleRouter(models=two_models, eagle=eagle)
+    assert any(_explored(router, 30))  # the engine's default: unrated models get tried
+    assert not any(_explored(router, 30, {"eagle_explore": False}))
+    never = EagleRouter(models=two_models, eagle=eagle, explore=False)
+    assert not any(_explored(never, 30))
+    assert any(_explored(never, 30, {"eagle_explore": None}))  # None: back to the engine's setting
+
+
 @pytest.mark.parametrize(
     ("configurable", "error", "fragment"),
     [
@@ -225,6 +246,7 @@ def test_cost_options_reach_the_engine(make_eagle: Callable[..., Eagle], two_mod
         ({"eagle_model": "gpt-9"}, UnknownModelError, "gpt-9"),
         ({"eagle_budget": -1.0}, ConfigError, "budget"),
         ({"eagle_cost_weight": 1.0, "eagle_willingness_to_pay": 1.0}, ConfigError, "not both"),
+        ({"eagle_explore": "no"}, ConfigError, "explore must be True, False or None"),
     ],
 )
 def test_bad_per_call_options_raise_typed_errors_and_show_in_tracing(
@@ -334,4 +356,5 @@ def test_plain_callables_become_runnables(eagle: Eagle) -> None:
 
 def test_config_specs_list_the_per_call_options(router: EagleRouter) -> None:
     ids = {spec.id for spec in router.config_specs}
-    assert {"eagle_model", "eagle_budget", "eagle_cost_weight", "eagle_willingness_to_pay"} <= ids
+    assert {"eagle_model", "eagle_budget", "eagle_cost_weight", "eagle_willingness_to_pay",
+            "eagle_explore"} <= ids

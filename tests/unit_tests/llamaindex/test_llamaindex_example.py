@@ -20,10 +20,15 @@ def test_example_feedback_moves_routing_to_the_better_engine(
     spec.loader.exec_module(module)
 
     picks = module.main(embedder=embedder)
-
-    assert picks["round 1"][0] == "cheap"  # equal ratings: the cheaper engine first
-    assert picks["round 2"] == ["precise"] * 5  # the grader's feedback moved everything over
-    assert picks["unseen"] == ["precise"] * 2
     out = capsys.readouterr().out
+    round_2 = out.split("== round 2 ==")[1].split("== unseen")[0]
+
+    assert picks["round 1 ranked first"][0] == "cheap"  # equal ratings: the cheaper engine first
+    assert picks["round 1"][0] == "cheap"  # the first route never explores
+    assert picks["round 2 ranked first"] == ["precise"] * 5  # the feedback moved the ranking over
+    served = picks["round 2"]  # served: the ranking's first, unless that pick was marked explored
+    assert served.count("precise") >= 4
+    assert served.count("cheap") == round_2.count("(explored)")
+    assert picks["unseen"] == ["precise"] * 2
     assert "WRONG" in out and "background judgements" in out and "gpt-4o" in out
     assert not no_network

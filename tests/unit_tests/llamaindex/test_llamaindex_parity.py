@@ -25,7 +25,7 @@ from llama_index.core.llms.mock import MockFunctionCallingLLMWithChatMemoryOfLas
 from llama_index.core.tools import FunctionTool
 
 from eagle_core import ConfigError, Eagle
-from eagle_llamaindex import DECISION_IDS_KEY, MODEL_KEY, EagleLLM, ReplayLLM
+from eagle_llamaindex import DECISION_ID_KEY, DECISION_IDS_KEY, MODEL_KEY, EagleLLM, ReplayLLM
 
 TRIVIA = ["What is the capital of France?", "Who wrote Hamlet?", "What is the largest ocean?"]
 QUESTION = "What is the capital of Peru?"
@@ -76,11 +76,24 @@ def test_per_call_options_steer_routing_and_never_reach_the_llm(
     assert said.message.content == "mixtral"
     streamed = list(llm.stream_complete(QUESTION, model="mixtral", cost_weight=1.0))
     assert streamed[-1].additional_kwargs[MODEL_KEY] == "mixtral"
+    assert llm.complete(QUESTION, explore=False).text == "gpt-4o"
 
     seen = [kw for one in kwargs_llms.values() for kw in one.seen]
-    assert len(seen) == 6 and {"temperature": 0.2} in seen
+    assert len(seen) == 7 and {"temperature": 0.2} in seen
     assert not [kw for kw in seen if set(kw) & {"budget", "willingness_to_pay", "model",
-                                                "cost_weight"}]
+                                                "cost_weight", "explore"}]
+
+
+def test_exploration_is_switched_by_field_and_per_call(eagle: Eagle, replays: Any) -> None:
+    def explored(llm: EagleLLM, **options: Any) -> list[bool]:
+        answers = [llm.complete(f"question {i}", **options) for i in range(30)]
+        return [eagle.decision(a.additional_kwargs[DECISION_ID_KEY]).explored for a in answers]
+
+    assert any(explored(EagleLLM(llms=replays, eagle=eagle)))  # the engine's default explores
+    assert not any(explored(EagleLLM(llms=replays, eagle=eagle), explore=False))
+    never = EagleLLM(llms=replays, eagle=eagle, explore=False)
+    assert not any(explored(never))
+    assert any(explored(never, explore=None))  # None: back to the engine's setting
 
 
 async def test_per_call_options_on_the_async_path(eagle: Eagle, replays: Any) -> None:

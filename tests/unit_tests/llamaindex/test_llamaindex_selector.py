@@ -215,3 +215,18 @@ def test_willingness_to_pay_and_budget_are_passed_to_the_engine(eagle: Eagle) ->
     assert result.model == "mixtral"  # gpt-4o costs 0.01
     with pytest.raises(ConfigError, match="not both"):
         EagleSelector(eagle, willingness_to_pay=1.0, cost_weight=1.0)
+
+
+def test_explored_picks_are_marked_and_can_be_switched_off(eagle: Eagle) -> None:
+    choices = _choices("gpt-4o", "mixtral")
+    picks = [EagleSelector(eagle).select(choices, f"question {i}") for i in range(30)]
+    explored = [p for p in picks if p.explored]
+    assert explored  # no feedback yet: the engine's default tries the other model now and then
+    for pick in explored:
+        first = eagle.decision(pick.decision_id).ranking[0].model
+        assert pick.model != first and "explored (the ranking's first is" in pick.selections[0].reason
+    never = EagleSelector(eagle, explore=False)
+    for i in range(30):
+        pick = never.select(choices, f"question {i}")
+        assert not pick.explored
+        assert pick.model == eagle.decision(pick.decision_id).ranking[0].model
