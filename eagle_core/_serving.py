@@ -66,7 +66,7 @@ def local_scores(view: View, histories: Sequence[Sequence[Pair] | None],
         pair_weight=1.0 / max(1, len(view.ratings) - 1),
         farthest_first=config.local_order == "farthest_first", owners=owners,
         source_cap=config.k * config.source_local_budget if config.source_defence else None,
-        graded=config.graded_scores and anchored(view.graders, config),
+        graded=config.graded_scores and anchored(view.graders, config), dispersion=view.dispersion,
     )
     return local, dev, ratings, rd2
 

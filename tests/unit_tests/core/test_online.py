@@ -13,7 +13,7 @@ import pytest
 
 from eagle_core import ConfigError, EagleConfig
 from eagle_core._explore import explore_share, rival_evidence
-from eagle_core._glicko import Evidence, population_prior
+from eagle_core._glicko import DISPERSION_FLOOR, Dispersion, Evidence, population_prior
 from eagle_core._pacing import BudgetPacer
 from eagle_core.replay import EagleOnlineRouter
 
@@ -215,6 +215,36 @@ def test_a_weak_newcomer_is_dropped_after_burn_in() -> None:
     assert (chosen[500:] == 3).mean() < 0.05
 
 
+def test_thumbs_keep_the_bernoulli_reading_and_graded_answers_count_more() -> None:
+    """0/1 grades leave the dispersion at exactly 1 (same ratings as ``grade_dispersion=1.0``);
+    grades in between (a judge's marks) lower it, so each one moves the served model further."""
+    X = _stream(120)
+
+    def p_good(t):
+        return [0.2, 0.5, 0.8]
+
+    ratings = {}
+    for fixed in (None, 1.0):
+        router = EagleOnlineRouter(EagleConfig(grade_dispersion=fixed))
+        _run(router, X, p_good)
+        ratings[fixed] = dict(router.state.ratings)
+        assert router.state.dispersion.value == 1.0
+    assert ratings[None] == ratings[1.0]
+
+    phi = Dispersion(None)
+    for s in (0.3, 0.6, 0.8, 0.5, 0.7) * 20:  # judge-like marks: about half a thumb's variance
+        phi.observe(s, 1500.0, 1500.0, 1.0)
+    assert 0.2 < phi.value < 0.9
+    for _ in range(1000):
+        phi.observe(0.5, 1500.0, 1500.0, 1.0)  # a flood of 0.5s cannot push it below the floor
+    assert phi.value == DISPERSION_FLOOR
+    graded, thumb = Evidence(200.0, None), Evidence(200.0, None)
+    r_graded, r_thumb = {"m": 1500.0}, {"m": 1500.0}
+    graded.rate(r_graded, "m", 0.9, 1500.0, 1.0 / 0.5, 0)
+    thumb.rate(r_thumb, "m", 0.9, 1500.0, 1.0, 0)
+    assert r_graded["m"] > r_thumb["m"] and graded.rd2("m", 0) < thumb.rd2("m", 0)
+
+
 def test_bad_online_settings_are_clear_errors() -> None:
     with pytest.raises(ConfigError, match="max_explore_share"):
         EagleConfig(max_explore_share=1.5)
@@ -228,6 +258,8 @@ def test_bad_online_settings_are_clear_errors() -> None:
         EagleConfig(burn_in=-1)
     with pytest.raises(ConfigError, match="exploration"):
         EagleConfig(exploration="greedy")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="grade_dispersion"):
+        EagleConfig(grade_dispersion=0.0)
 
 
 # -- the real engine --------------------------------------------------------------------------
@@ -276,9 +308,11 @@ def test_engine_target_cost_is_paced(make_eagle) -> None:
         make_eagle({"a": 0.1}, target_cost_per_request=-1.0)
 
 
-def test_twin_and_engine_serve_identically_with_real_minilm(make_eagle) -> None:
+@pytest.mark.parametrize("graded", [False, True])
+def test_twin_and_engine_serve_identically_with_real_minilm(make_eagle, graded: bool) -> None:
     """The replay twin (exact numpy neighbours) and the engine (Chroma EphemeralClient, bundled
-    MiniLM) serve the same model at every step: exploration draws, burn-in and ratings included."""
+    MiniLM) serve the same model at every step: exploration draws, burn-in and ratings included;
+    ``graded``: scores between 0 and 1, so the estimated grade dispersion is below 1 too."""
     topics = ["Sort a list of numbers in Python", "Write a haiku about the sea",
               "What is the derivative of x^{n}", "Translate 'good morning' into French",
               "Explain how a hash map works", "Summarise the causes of World War I"]
@@ -300,7 +334,9 @@ def test_twin_and_engine_serve_identically_with_real_minilm(make_eagle) -> None:
         assert models[k] == d.model, f"step {t}"
         served.append(d.model)
         grade = float((t * 7 + len(d.model)) % 3 != 0) if d.model != "cheap" else float(t % 4 == 0)
+        grade = 0.3 + 0.6 * grade if graded else grade
         eagle.record_feedback(d.decision_id, score=grade)
         twin.learn(X[t], text, k, grade, costs.get(d.model, 0.002))
     assert twin.n_explored > 0 and "new" in served and len(set(served)) >= 3
     assert twin.state.ratings == pytest.approx(eagle.ratings)
+    assert (twin.state.dispersion.value < 1.0) == graded
