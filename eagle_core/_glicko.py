@@ -168,7 +168,7 @@ def limited_step(rating: float, rd2: float, s: float, par: float, w: float,
 
 
 def population_prior(ratings: Mapping[str, float], rd2: Mapping[str, float], *, par: float,
-                     rd_initial: float) -> dict[str, float]:
+                     rd_initial: float, covariate: Mapping[str, float] | None = None) -> dict[str, float]:
     """Ratings re-centred on the population: a model's prior mean is the mean rating of the models
     with evidence, not ``par``.
 
@@ -182,14 +182,40 @@ def population_prior(ratings: Mapping[str, float], rd2: Mapping[str, float], *, 
     as forgetting widens a stale model's deviation). ``mu`` is the random-effects mean of the models
     with evidence, each weighted 1 / (rd_initial^2 + rd2): every model counts once, a
     well-measured one at most twice as much as a barely tried one.
+
+    ``covariate`` (e.g. each model's log price; models without one sit at the known models' mean):
+    the population mean is a line in it instead of a constant, mu_m = mu + b * (x_m - x_known),
+    fitted by the same weighted least squares with the slope's prior N(0, (rd_initial / sd x)^2)
+    (the covariate may explain at most about the population's whole spread), so a model nobody
+    has tried is routed at what models of its price have earned.
     """
     tau2 = rd_initial**2
     known = [m for m in ratings if rd2[m] < tau2 * (1.0 - 1e-9)]
     if not known:
         return dict(ratings)
     weights = [1.0 / (tau2 + rd2[m]) for m in known]
-    mu = sum(w * ratings[m] for w, m in zip(weights, known, strict=True)) / sum(weights)
-    return {m: r + (mu - par) * min(1.0, rd2[m] / tau2) for m, r in ratings.items()}
+    total = sum(weights)
+    mu = sum(w * ratings[m] for w, m in zip(weights, known, strict=True)) / total
+    prior = dict.fromkeys(ratings, mu)
+    if covariate:
+        xs = [covariate.get(m) for m in known]
+        have = [(w, x, ratings[m]) for w, x, m in zip(weights, xs, known, strict=True) if x is not None]
+        spread = _spread([x for x in covariate.values()])
+        if len(have) >= 2 and spread > 0:
+            x0 = sum(w * x for w, x, _ in have) / sum(w for w, _, _ in have)
+            sxx = sum(w * (x - x0) ** 2 for w, x, _ in have)
+            sxy = sum(w * (x - x0) * (r - mu) for w, x, r in have)
+            slope = sxy / (sxx + spread**2 / tau2)  # ridge: the slope's prior sd is tau / sd(x)
+            prior = {m: mu + slope * (covariate[m] - x0) if m in covariate else mu for m in ratings}
+    return {m: r + (prior[m] - par) * min(1.0, rd2[m] / tau2) for m, r in ratings.items()}
+
+
+def _spread(values: Sequence[float]) -> float:
+    """Standard deviation of ``values`` (0 for fewer than two)."""
+    if len(values) < 2:
+        return 0.0
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
 
 
 def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],

@@ -71,6 +71,26 @@ def test_an_untried_model_is_routed_at_the_population_mean_not_par() -> None:
                             rd_initial=200.0) == {"a": 1500.0, "b": 1500.0}  # nothing known yet
 
 
+def test_with_a_price_prior_an_untried_model_starts_at_what_its_price_has_earned() -> None:
+    """Tried models where dearer ones grade better: an untried dear model is routed above the
+    population mean, an untried cheap one below it; without prices (or with one) nothing moves."""
+    ev = Evidence(rd_initial=200.0, half_life=None)
+    ratings = dict.fromkeys(["cheap", "mid", "dear", "new_cheap", "new_dear"], 1500.0)
+    for t in range(40):
+        ev.rate(ratings, "cheap", float(t % 4 == 0), 1500.0, 1.0, t)
+        ev.rate(ratings, "mid", float(t % 2 == 0), 1500.0, 1.0, t)
+        ev.rate(ratings, "dear", float(t % 4 != 0), 1500.0, 1.0, t)
+    rd2 = {m: ev.rd2(m, 40) for m in ratings}
+    log_price = {"cheap": -8.0, "mid": -6.0, "dear": -4.0, "new_cheap": -8.0, "new_dear": -4.0}
+    flat = population_prior(ratings, rd2, par=1500.0, rd_initial=200.0)
+    priced = population_prior(ratings, rd2, par=1500.0, rd_initial=200.0, covariate=log_price)
+    assert flat["new_cheap"] == flat["new_dear"]  # the population mean, whatever the price
+    assert priced["new_cheap"] < flat["new_dear"] < priced["new_dear"] < ratings["dear"] + 50
+    assert abs(priced["mid"] - flat["mid"]) < 0.1 * abs(priced["new_dear"] - flat["new_dear"])
+    assert population_prior(ratings, rd2, par=1500.0, rd_initial=200.0,
+                            covariate={"mid": -6.0}) == flat  # one price: no line to fit
+
+
 def test_untried_models_do_not_win_routes_where_most_answers_are_poor() -> None:
     router = EagleOnlineRouter(explore=False)
     chosen = _run(router, _stream(200), lambda t: (0.1, 0.35, 0.0), seed=3,
@@ -258,6 +278,8 @@ def test_bad_online_settings_are_clear_errors() -> None:
         EagleConfig(burn_in=-1)
     with pytest.raises(ConfigError, match="exploration"):
         EagleConfig(exploration="greedy")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="price_prior"):
+        EagleConfig(price_prior=1)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="grade_dispersion"):
         EagleConfig(grade_dispersion=0.0)
 
