@@ -330,18 +330,20 @@ def test_engine_target_cost_is_paced(make_eagle) -> None:
         make_eagle({"a": 0.1}, target_cost_per_request=-1.0)
 
 
-@pytest.mark.parametrize("graded", [False, True])
-def test_twin_and_engine_serve_identically_with_real_minilm(make_eagle, graded: bool) -> None:
+@pytest.mark.parametrize(("graded", "price_prior"), [(False, False), (True, False), (True, True)])
+def test_twin_and_engine_serve_identically_with_real_minilm(make_eagle, graded: bool,
+                                                            price_prior: bool) -> None:
     """The replay twin (exact numpy neighbours) and the engine (Chroma EphemeralClient, bundled
     MiniLM) serve the same model at every step: exploration draws, burn-in and ratings included;
-    ``graded``: scores between 0 and 1, so the estimated grade dispersion is below 1 too."""
+    ``graded``: scores between 0 and 1, so the estimated grade dispersion is below 1 too;
+    ``price_prior``: the population mean read as a line in the log price."""
     topics = ["Sort a list of numbers in Python", "Write a haiku about the sea",
               "What is the derivative of x^{n}", "Translate 'good morning' into French",
               "Explain how a hash map works", "Summarise the causes of World War I"]
     texts = [f"{topics[i % len(topics)]} (variant {i})" for i in range(48)]
     costs = {"cheap": 0.001, "mid": 0.003, "dear": 0.01}
-    eagle = make_eagle(costs, config=EagleConfig(seed=7))
-    twin = EagleOnlineRouter()
+    eagle = make_eagle(costs, config=EagleConfig(seed=7, price_prior=price_prior))
+    twin = EagleOnlineRouter(EagleConfig(price_prior=price_prior))
     twin.start(list(costs), np.array(list(costs.values())), wtp=0.05, target_cost=None, seed=7)
     X = eagle.embed(texts)
     models = list(costs)
