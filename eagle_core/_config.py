@@ -133,6 +133,17 @@ class EagleConfig:
     still drive the local replay. A log of score sets alone (offline Eagle) is read pairwise, as
     before. ``False``: score sets are ELO matches at ``global_k`` in every log (docs/METHOD.md,
     "Full feedback next to rated answers")."""
+    price_prior: bool = False
+    """Route a model with little evidence at what models of its price have earned: the population
+    mean the ratings are re-centred on becomes a line in the log price per call, fitted on the
+    models with evidence. Off by default: it helps where price predicts quality (arena_bench) and
+    hurts where it does not (RouterBench cold); docs/METHOD.md, "A price-aware population"."""
+    grade_dispersion: float | None = None
+    """How much less a graded answer (a score in [0, 1]) varies than a thumb; a rated answer's
+    weight (its information and its step) is divided by it. ``None`` (default): estimated from the
+    rated answers folded so far, 1 - sum s(1-s) / sum E(1-E) (1 exactly for thumbs and 0/1 grades,
+    about 0.5 for arena_bench's judge marks; at least 0.25). ``1.0``: Glicko's Bernoulli reading
+    of every answer (earlier versions). docs/METHOD.md, "Graded answers carry more than a thumb"."""
     burn_in: int = 20
     """Forced tries of a model added at run time, until it has this many rated answers."""
     pacing_rate: float = 0.1
@@ -197,6 +208,10 @@ class EagleConfig:
                 raise ConfigError(f"{name} must be an int >= 1, got {value!r}")
         if not isinstance(self.graded_scores, bool):
             raise ConfigError(f"graded_scores must be True or False, got {self.graded_scores!r}")
+        if not isinstance(self.price_prior, bool):
+            raise ConfigError(f"price_prior must be True or False, got {self.price_prior!r}")
+        if self.grade_dispersion is not None:
+            _check_positive("grade_dispersion", self.grade_dispersion)
         if isinstance(self.burn_in, bool) or not isinstance(self.burn_in, int) or self.burn_in < 0:
             raise ConfigError(f"burn_in must be an int >= 0, got {self.burn_in!r}")
 

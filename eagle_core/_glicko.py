@@ -22,8 +22,8 @@ from functools import partial
 
 from eagle_core._elo import Pair
 
-__all__ = ["LABEL", "PAR", "SCALE", "Evidence", "clip_step", "decay", "glicko_step", "limited_step",
-           "local_posterior", "population_prior"]
+__all__ = ["DISPERSION_FLOOR", "LABEL", "PAR", "SCALE", "Dispersion", "Evidence", "clip_step", "decay",
+           "glicko_step", "limited_step", "local_posterior", "population_prior"]
 
 PAR = ""
 """Name of the virtual opponent of a single rated answer (no model can have an empty name)."""
@@ -36,6 +36,53 @@ SCALE = 400.0 / math.log(10.0)
 """Rating points per unit of log-odds (about 173.7)."""
 _PAIR_INFO = 0.25 / SCALE**2
 """Information of one match at E = 0.5 (the most informative outcome)."""
+DISPERSION_FLOOR = 0.25
+"""Smallest estimated dispersion: one rated answer counts at most as four thumbs, whatever the
+grades (and whoever sends grades of 0.5 to shrink the estimate)."""
+DISPERSION_PRIOR = 10.0
+"""The estimate starts as if this many thumbs at E = 0.5 had been seen (dispersion 1), so a
+handful of graded answers cannot swing it."""
+
+
+class Dispersion:
+    """How much less a graded answer varies than a thumb: the quasi-binomial dispersion phi of
+    the rated answers, estimated from those folded so far (or fixed by ``grade_dispersion``).
+
+    Glicko credits a rated answer with E(1-E)/SCALE^2 of information, the Fisher information of a
+    0/1 outcome. A grade s in [0, 1] (a judge's 1-10 mark) with mean mu varies by
+    mu(1-mu) - E[s(1-s)], less than a thumb; with variance phi * mu(1-mu) the information of one
+    answer, and its step, are 1/phi times Glicko's (its weight is w/phi). Pooled over the answers,
+    with E as mu: phi = 1 - sum w*s(1-s) / sum w*E(1-E) (plus :data:`DISPERSION_PRIOR` thumbs),
+    at least :data:`DISPERSION_FLOOR`. Thumbs and 0/1 grades add nothing to the first sum, so a
+    log of them keeps phi = 1 exactly (the Bernoulli reading, unchanged).
+
+    Args:
+        fixed: a fixed dispersion instead of the estimate (``None`` = estimate).
+    """
+
+    def __init__(self, fixed: float | None) -> None:
+        self.fixed = fixed
+        self.spread = 0.0
+        self.expected = 0.0
+
+    def copy(self) -> Dispersion:
+        other = Dispersion(self.fixed)
+        other.spread, other.expected = self.spread, self.expected
+        return other
+
+    def observe(self, s: float, rating: float, par: float, w: float) -> None:
+        """One rated answer (grade ``s``, weight ``w``) on a model rated ``rating`` before it."""
+        e = 1.0 / (1.0 + 10.0 ** ((par - rating) / 400.0))
+        self.spread += w * s * (1.0 - s)
+        self.expected += w * e * (1.0 - e)
+
+    @property
+    def value(self) -> float:
+        if self.fixed is not None:
+            return self.fixed
+        if self.spread <= 0.0:
+            return 1.0
+        return max(DISPERSION_FLOOR, 1.0 - self.spread / (0.25 * DISPERSION_PRIOR + self.expected))
 
 
 def decay(age: float, half_life: float | None) -> float:
@@ -121,7 +168,7 @@ def limited_step(rating: float, rd2: float, s: float, par: float, w: float,
 
 
 def population_prior(ratings: Mapping[str, float], rd2: Mapping[str, float], *, par: float,
-                     rd_initial: float) -> dict[str, float]:
+                     rd_initial: float, covariate: Mapping[str, float] | None = None) -> dict[str, float]:
     """Ratings re-centred on the population: a model's prior mean is the mean rating of the models
     with evidence, not ``par``.
 
@@ -135,14 +182,40 @@ def population_prior(ratings: Mapping[str, float], rd2: Mapping[str, float], *, 
     as forgetting widens a stale model's deviation). ``mu`` is the random-effects mean of the models
     with evidence, each weighted 1 / (rd_initial^2 + rd2): every model counts once, a
     well-measured one at most twice as much as a barely tried one.
+
+    ``covariate`` (e.g. each model's log price; models without one sit at the known models' mean):
+    the population mean is a line in it instead of a constant, mu_m = mu + b * (x_m - x_known),
+    fitted by the same weighted least squares with the slope's prior N(0, (rd_initial / sd x)^2)
+    (the covariate may explain at most about the population's whole spread), so a model nobody
+    has tried is routed at what models of its price have earned.
     """
     tau2 = rd_initial**2
     known = [m for m in ratings if rd2[m] < tau2 * (1.0 - 1e-9)]
     if not known:
         return dict(ratings)
     weights = [1.0 / (tau2 + rd2[m]) for m in known]
-    mu = sum(w * ratings[m] for w, m in zip(weights, known, strict=True)) / sum(weights)
-    return {m: r + (mu - par) * min(1.0, rd2[m] / tau2) for m, r in ratings.items()}
+    total = sum(weights)
+    mu = sum(w * ratings[m] for w, m in zip(weights, known, strict=True)) / total
+    prior = dict.fromkeys(ratings, mu)
+    if covariate:
+        xs = [covariate.get(m) for m in known]
+        have = [(w, x, ratings[m]) for w, x, m in zip(weights, xs, known, strict=True) if x is not None]
+        spread = _spread([x for x in covariate.values()])
+        if len(have) >= 2 and spread > 0:
+            x0 = sum(w * x for w, x, _ in have) / sum(w for w, _, _ in have)
+            sxx = sum(w * (x - x0) ** 2 for w, x, _ in have)
+            sxy = sum(w * (x - x0) * (r - mu) for w, x, r in have)
+            slope = sxy / (sxx + spread**2 / tau2)  # ridge: the slope's prior sd is tau / sd(x)
+            prior = {m: mu + slope * (covariate[m] - x0) if m in covariate else mu for m in ratings}
+    return {m: r + (prior[m] - par) * min(1.0, rd2[m] / tau2) for m, r in ratings.items()}
+
+
+def _spread(values: Sequence[float]) -> float:
+    """Standard deviation of ``values`` (0 for fewer than two)."""
+    if len(values) < 2:
+        return 0.0
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
 
 
 def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],
@@ -151,7 +224,7 @@ def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],
                     pair_weight: float, farthest_first: bool,
                     owners: Sequence[Sequence[str | None] | None] | None = None,
                     source_cap: float | None = None, graded: bool = False,
-                    ) -> tuple[dict[str, float], dict[str, float]]:
+                    dispersion: float = 1.0) -> tuple[dict[str, float], dict[str, float]]:
     """Local ratings and squared deviations for one query.
 
     Starts from the global ratings with deviation ``sqrt(rd2 + rd_local^2)`` (how far a model's
@@ -167,7 +240,8 @@ def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],
     local budget (``k`` x units). ``graded``: a labelled grade (a match against :data:`LABEL`, one
     model's grade from a score set) is replayed as a rated answer too, so a labelled neighbour moves
     each model as a thumb on it would; otherwise labelled grades are skipped (a pairwise-only
-    reading of score sets, as offline Eagle has it).
+    reading of score sets, as offline Eagle has it). ``dispersion``: rated answers count with weight
+    w / dispersion (:class:`Dispersion`).
     """
     local = dict(ratings)
     dev = {m: v + rd_local**2 for m, v in rd2.items()}
@@ -191,7 +265,7 @@ def local_posterior(ratings: Mapping[str, float], rd2: Mapping[str, float],
             if b == PAR:
                 limit = None if who is None or who[j] is None else partial(
                     clip_step, moved, (who[j], a), cap=source_cap)  # a source's step: bounded
-                local[a], dev[a] = limited_step(ra, dev[a], s, par, wd, limit)
+                local[a], dev[a] = limited_step(ra, dev[a], s, par, wd / dispersion, limit)
                 continue
             rb = local.get(b)
             if rb is None:

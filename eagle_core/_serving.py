@@ -43,8 +43,15 @@ def global_scores(view: View, config: EagleConfig) -> tuple[dict[str, float], di
     rd2 = {m: view.rd2.get(m, config.rd_initial**2) for m in view.ratings}
     if not anchored(view.graders, config):
         return dict(view.ratings), rd2
-    return population_prior(view.ratings, rd2, par=config.initial_rating,
-                            rd_initial=config.rd_initial), rd2
+    return population_prior(view.ratings, rd2, par=config.initial_rating, rd_initial=config.rd_initial,
+                            covariate=_log_prices(view) if config.price_prior else None), rd2
+
+
+def _log_prices(view: View) -> dict[str, float]:
+    """Each model's log price per call, without the prompt (per-call part and expected answer
+    tokens); models of unknown or zero price are left out."""
+    prices = {m: estimate_cost(view.costs.get(m), "") for m in view.ratings}
+    return {m: math.log(c) for m, c in prices.items() if c is not None and c > 0}
 
 
 def local_scores(view: View, histories: Sequence[Sequence[Pair] | None],
@@ -66,7 +73,7 @@ def local_scores(view: View, histories: Sequence[Sequence[Pair] | None],
         pair_weight=1.0 / max(1, len(view.ratings) - 1),
         farthest_first=config.local_order == "farthest_first", owners=owners,
         source_cap=config.k * config.source_local_budget if config.source_defence else None,
-        graded=config.graded_scores and anchored(view.graders, config),
+        graded=config.graded_scores and anchored(view.graders, config), dispersion=view.dispersion,
     )
     return local, dev, ratings, rd2
 

@@ -18,7 +18,7 @@ from eagle_core._costs import CostSpec, cost_from_dict
 from eagle_core._elo import Pair, replay
 from eagle_core._event import Event, RawPair
 from eagle_core._feedback import split_scores
-from eagle_core._glicko import LABEL, PAR, Evidence
+from eagle_core._glicko import LABEL, PAR, Dispersion, Evidence
 from eagle_core._sources import SourceLedger, SourcesView, anchored
 
 __all__ = ["CONTROL_KINDS", "GradedRatings", "RatingState", "Snapshot", "View", "compile_pairs",
@@ -46,6 +46,7 @@ class Snapshot:
     n_rated: int = 0
     graders: frozenset[str | None] = frozenset()
     graded: GradedRatings | None = None
+    dispersion: Dispersion | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class View:
     graders: frozenset[str | None] = frozenset()
     """The sources that gave those rated answers (``None``: the operator); see
     :func:`~eagle_core._sources.anchored`."""
+    dispersion: float = 1.0
+    """A rated answer's weight is divided by this (:class:`~eagle_core._glicko.Dispersion`)."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -102,15 +105,18 @@ def compile_pairs(raw: Sequence[RawPair], draw_score: float | None) -> list[Pair
 
 
 def fold_rated(ratings: dict[str, float], evidence: Evidence, pairs: Sequence[Pair], par: float,
-               now: int, clip: Callable[[str, float], float] | None) -> list[Pair]:
+               now: int, clip: Callable[[str, float], float] | None,
+               dispersion: float = 1.0) -> list[Pair]:
     """Rated answers (matches against :data:`~eagle_core._glicko.PAR`) by the Glicko step, each
-    on its model only; ``clip(model, step)``: a stranger's bound (``None``: the operator's, all of
-    it). Returns the answers folded (those on known models). One fold for both global tracks."""
+    on its model only, with weight w / ``dispersion``; ``clip(model, step)``: a stranger's bound
+    (``None``: the operator's, all of it). Returns the answers folded (those on known models).
+    One fold for both global tracks."""
     folded = []
     for a, b, s, w in pairs:
         if a not in ratings:
             continue
-        evidence.rate(ratings, a, s, par, w, now, None if clip is None else partial(clip, a))
+        evidence.rate(ratings, a, s, par, w / dispersion, now,
+                      None if clip is None else partial(clip, a))
         folded.append((a, b, s, w))
     return folded
 
@@ -160,14 +166,16 @@ class GradedRatings:
         self.ratings.pop(name, None)
         self.evidence.forget(name)
 
-    def rate(self, pairs: Sequence[Pair], now: int, clip: Callable[[str, float], float] | None) -> None:
+    def rate(self, pairs: Sequence[Pair], now: int, clip: Callable[[str, float], float] | None,
+             dispersion: float = 1.0) -> None:
         """Rated answers (matches against PAR): the Glicko step (:func:`fold_rated`)."""
-        fold_rated(self.ratings, self.evidence, pairs, self.config.initial_rating, now, clip)
+        fold_rated(self.ratings, self.evidence, pairs, self.config.initial_rating, now, clip, dispersion)
 
-    def follow(self, pairs: Sequence[Pair], now: int, clip: Callable[[str, float], float] | None) -> None:
+    def follow(self, pairs: Sequence[Pair], now: int, clip: Callable[[str, float], float] | None,
+               dispersion: float = 1.0) -> None:
         """Any other feedback, folded as :meth:`RatingState.apply_global` folds it."""
         if any(b == PAR for _a, b, _s, _w in pairs):
-            self.rate(pairs, now, clip)
+            self.rate(pairs, now, clip, dispersion)
             return
         fold_pairwise(self.ratings, self.evidence, pairs, self.config.effective_global_k, now)
 
@@ -204,6 +212,8 @@ class RatingState:
         self.graded: GradedRatings | None = GradedRatings(config) if config.graded_scores else None
         """Global ratings with score sets read as grades (routing's once rated answers anchor the
         log); None with ``graded_scores=False``."""
+        self.dispersion = Dispersion(config.grade_dispersion)
+        """How much less graded answers vary than thumbs (their weight is divided by it)."""
 
     # -- folding ---------------------------------------------------------------------------------
     def apply(self, event: Event) -> None:
@@ -246,17 +256,29 @@ class RatingState:
             self.born[event.qkey] = self.born.get(event.qkey, ()) + (now,) * len(pairs)
             self.clock += 1
             weighted = ledger.weigh_global(event.source, event.qkey, pairs)
+            phi = self.dispersion.value  # this event's answers are folded with the estimate before it
+            self.observe_grades(weighted)
             labelled = [p for p in weighted if p[1] == LABEL]
             if labelled:
                 weighted = [p for p in weighted if p[1] != LABEL]
-            self.apply_global(weighted, now, event.source)
+            self.apply_global(weighted, now, event.source, phi)
             if self.graded is not None:  # a stranger's steps: bounded on the graded track's own moves
                 clip = None if event.source is None or not ledger.active else partial(
                     ledger.clip, event.source, moved=self.graded.moved)
                 if labelled:  # a score set of grades: one rated answer per model
-                    self.graded.rate(labelled, now, clip)
+                    self.graded.rate(labelled, now, clip, phi)
                 else:
-                    self.graded.follow(weighted, now, clip)
+                    self.graded.follow(weighted, now, clip, phi)
+
+    def observe_grades(self, pairs: Sequence[Pair]) -> None:
+        """Feed the rated answers and labelled grades in ``pairs`` (budget-weighted) to the
+        dispersion estimate, each against the rating of the track that folds it."""
+        par = self.config.initial_rating
+        for a, b, s, w in pairs:
+            if b == PAR and a in self.ratings:
+                self.dispersion.observe(s, self.ratings[a], par, w)
+            elif b == LABEL and self.graded is not None and a in self.graded.ratings:
+                self.dispersion.observe(s, self.graded.ratings[a], par, w)
 
     def add_model(self, name: str, cost: CostSpec) -> None:
         self.ratings[name] = self.config.initial_rating
@@ -268,7 +290,8 @@ class RatingState:
     def compile(self, raw: Sequence[RawPair]) -> list[Pair]:
         return compile_pairs(raw, self.config.draw_score)
 
-    def apply_global(self, pairs: list[Pair], now: int = 0, source: str | None = None) -> None:
+    def apply_global(self, pairs: list[Pair], now: int = 0, source: str | None = None,
+                     dispersion: float = 1.0) -> None:
         """Sequential ELO with the global K, and the win / loss / draw counts. A rated answer (a
         match against :data:`~eagle_core._glicko.PAR`) moves only the rated model, by the Glicko step
         (:class:`~eagle_core._glicko.Evidence`; a stranger's is clipped to what is left of its
@@ -277,7 +300,7 @@ class RatingState:
         if any(b == PAR for _a, b, _s, _w in pairs):
             clip = None if source is None else partial(self.sources.clip, source)
             for a, _b, s, _w in fold_rated(ratings, self.evidence, pairs, self.config.initial_rating,
-                                           now, clip):
+                                           now, clip, dispersion):
                 self.n_rated += 1
                 self.graders.add(source)
                 self.n_matches += 1
@@ -337,7 +360,7 @@ class RatingState:
                     MappingProxyType(self.by_query), self.n_events, self.n_matches, self.sources.view(),
                     MappingProxyType({m: evidence.rd2(m, self.clock) for m in ratings}),
                     MappingProxyType(self.born), frozenset(self.newcomers), self.clock, self.n_rated,
-                    frozenset(self.graders))
+                    frozenset(self.graders), self.dispersion.value)
 
     # -- snapshots -------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -345,7 +368,7 @@ class RatingState:
                         {m: tuple(s) for m, s in self.stats.items()}, self.n_events, self.n_matches,
                         self.sources.snapshot(), self.evidence.copy(), frozenset(self.newcomers),
                         self.clock, self.n_rated, frozenset(self.graders),
-                        None if self.graded is None else self.graded.copy())
+                        None if self.graded is None else self.graded.copy(), self.dispersion.copy())
 
     def restore(self, snap: Snapshot) -> None:
         """Go back to ``snap`` for everything but the per-query lists (see :meth:`unapply_matches`)."""
@@ -359,3 +382,5 @@ class RatingState:
         self.clock, self.n_rated = snap.clock, snap.n_rated
         self.graders = set(snap.graders)
         self.graded = None if snap.graded is None else snap.graded.copy()  # same config: both or neither
+        if snap.dispersion is not None:
+            self.dispersion = snap.dispersion.copy()

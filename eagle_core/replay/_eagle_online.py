@@ -93,6 +93,7 @@ class EagleOnlineRouter:
                          exploration=self._exploration if self.explore else None,
                          pacer=self._pacer, wtp=self._wtp)
         self._last = decision.decision_id
+        self.last_decision = decision  # read by diagnostics (ranking's choice vs served, explored)
         return self._models.index(decision.model)
 
     def paid(self, x: np.ndarray, text: str, model: int, cost: float) -> None:

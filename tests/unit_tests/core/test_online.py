@@ -13,7 +13,7 @@ import pytest
 
 from eagle_core import ConfigError, EagleConfig
 from eagle_core._explore import explore_share, rival_evidence
-from eagle_core._glicko import Evidence, population_prior
+from eagle_core._glicko import DISPERSION_FLOOR, Dispersion, Evidence, population_prior
 from eagle_core._pacing import BudgetPacer
 from eagle_core.replay import EagleOnlineRouter
 
@@ -69,6 +69,26 @@ def test_an_untried_model_is_routed_at_the_population_mean_not_par() -> None:
     assert abs(prior["fair"] - ratings["fair"]) < 0.15 * abs(shift)
     assert population_prior({"a": 1500.0, "b": 1500.0}, {"a": 4e4, "b": 4e4}, par=1500.0,
                             rd_initial=200.0) == {"a": 1500.0, "b": 1500.0}  # nothing known yet
+
+
+def test_with_a_price_prior_an_untried_model_starts_at_what_its_price_has_earned() -> None:
+    """Tried models where dearer ones grade better: an untried dear model is routed above the
+    population mean, an untried cheap one below it; without prices (or with one) nothing moves."""
+    ev = Evidence(rd_initial=200.0, half_life=None)
+    ratings = dict.fromkeys(["cheap", "mid", "dear", "new_cheap", "new_dear"], 1500.0)
+    for t in range(40):
+        ev.rate(ratings, "cheap", float(t % 4 == 0), 1500.0, 1.0, t)
+        ev.rate(ratings, "mid", float(t % 2 == 0), 1500.0, 1.0, t)
+        ev.rate(ratings, "dear", float(t % 4 != 0), 1500.0, 1.0, t)
+    rd2 = {m: ev.rd2(m, 40) for m in ratings}
+    log_price = {"cheap": -8.0, "mid": -6.0, "dear": -4.0, "new_cheap": -8.0, "new_dear": -4.0}
+    flat = population_prior(ratings, rd2, par=1500.0, rd_initial=200.0)
+    priced = population_prior(ratings, rd2, par=1500.0, rd_initial=200.0, covariate=log_price)
+    assert flat["new_cheap"] == flat["new_dear"]  # the population mean, whatever the price
+    assert priced["new_cheap"] < flat["new_dear"] < priced["new_dear"] < ratings["dear"] + 50
+    assert abs(priced["mid"] - flat["mid"]) < 0.1 * abs(priced["new_dear"] - flat["new_dear"])
+    assert population_prior(ratings, rd2, par=1500.0, rd_initial=200.0,
+                            covariate={"mid": -6.0}) == flat  # one price: no line to fit
 
 
 def test_untried_models_do_not_win_routes_where_most_answers_are_poor() -> None:
@@ -215,6 +235,36 @@ def test_a_weak_newcomer_is_dropped_after_burn_in() -> None:
     assert (chosen[500:] == 3).mean() < 0.05
 
 
+def test_thumbs_keep_the_bernoulli_reading_and_graded_answers_count_more() -> None:
+    """0/1 grades leave the dispersion at exactly 1 (same ratings as ``grade_dispersion=1.0``);
+    grades in between (a judge's marks) lower it, so each one moves the served model further."""
+    X = _stream(120)
+
+    def p_good(t):
+        return [0.2, 0.5, 0.8]
+
+    ratings = {}
+    for fixed in (None, 1.0):
+        router = EagleOnlineRouter(EagleConfig(grade_dispersion=fixed))
+        _run(router, X, p_good)
+        ratings[fixed] = dict(router.state.ratings)
+        assert router.state.dispersion.value == 1.0
+    assert ratings[None] == ratings[1.0]
+
+    phi = Dispersion(None)
+    for s in (0.3, 0.6, 0.8, 0.5, 0.7) * 20:  # judge-like marks: about half a thumb's variance
+        phi.observe(s, 1500.0, 1500.0, 1.0)
+    assert 0.2 < phi.value < 0.9
+    for _ in range(1000):
+        phi.observe(0.5, 1500.0, 1500.0, 1.0)  # a flood of 0.5s cannot push it below the floor
+    assert phi.value == DISPERSION_FLOOR
+    graded, thumb = Evidence(200.0, None), Evidence(200.0, None)
+    r_graded, r_thumb = {"m": 1500.0}, {"m": 1500.0}
+    graded.rate(r_graded, "m", 0.9, 1500.0, 1.0 / 0.5, 0)
+    thumb.rate(r_thumb, "m", 0.9, 1500.0, 1.0, 0)
+    assert r_graded["m"] > r_thumb["m"] and graded.rd2("m", 0) < thumb.rd2("m", 0)
+
+
 def test_bad_online_settings_are_clear_errors() -> None:
     with pytest.raises(ConfigError, match="max_explore_share"):
         EagleConfig(max_explore_share=1.5)
@@ -228,6 +278,10 @@ def test_bad_online_settings_are_clear_errors() -> None:
         EagleConfig(burn_in=-1)
     with pytest.raises(ConfigError, match="exploration"):
         EagleConfig(exploration="greedy")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="price_prior"):
+        EagleConfig(price_prior=1)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="grade_dispersion"):
+        EagleConfig(grade_dispersion=0.0)
 
 
 # -- the real engine --------------------------------------------------------------------------
@@ -276,16 +330,20 @@ def test_engine_target_cost_is_paced(make_eagle) -> None:
         make_eagle({"a": 0.1}, target_cost_per_request=-1.0)
 
 
-def test_twin_and_engine_serve_identically_with_real_minilm(make_eagle) -> None:
+@pytest.mark.parametrize(("graded", "price_prior"), [(False, False), (True, False), (True, True)])
+def test_twin_and_engine_serve_identically_with_real_minilm(make_eagle, graded: bool,
+                                                            price_prior: bool) -> None:
     """The replay twin (exact numpy neighbours) and the engine (Chroma EphemeralClient, bundled
-    MiniLM) serve the same model at every step: exploration draws, burn-in and ratings included."""
+    MiniLM) serve the same model at every step: exploration draws, burn-in and ratings included;
+    ``graded``: scores between 0 and 1, so the estimated grade dispersion is below 1 too;
+    ``price_prior``: the population mean read as a line in the log price."""
     topics = ["Sort a list of numbers in Python", "Write a haiku about the sea",
               "What is the derivative of x^{n}", "Translate 'good morning' into French",
               "Explain how a hash map works", "Summarise the causes of World War I"]
     texts = [f"{topics[i % len(topics)]} (variant {i})" for i in range(48)]
     costs = {"cheap": 0.001, "mid": 0.003, "dear": 0.01}
-    eagle = make_eagle(costs, config=EagleConfig(seed=7))
-    twin = EagleOnlineRouter()
+    eagle = make_eagle(costs, config=EagleConfig(seed=7, price_prior=price_prior))
+    twin = EagleOnlineRouter(EagleConfig(price_prior=price_prior))
     twin.start(list(costs), np.array(list(costs.values())), wtp=0.05, target_cost=None, seed=7)
     X = eagle.embed(texts)
     models = list(costs)
@@ -300,7 +358,9 @@ def test_twin_and_engine_serve_identically_with_real_minilm(make_eagle) -> None:
         assert models[k] == d.model, f"step {t}"
         served.append(d.model)
         grade = float((t * 7 + len(d.model)) % 3 != 0) if d.model != "cheap" else float(t % 4 == 0)
+        grade = 0.3 + 0.6 * grade if graded else grade
         eagle.record_feedback(d.decision_id, score=grade)
         twin.learn(X[t], text, k, grade, costs.get(d.model, 0.002))
     assert twin.n_explored > 0 and "new" in served and len(set(served)) >= 3
     assert twin.state.ratings == pytest.approx(eagle.ratings)
+    assert (twin.state.dispersion.value < 1.0) == graded
