@@ -21,15 +21,10 @@ import logging
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from eagle_core.evaluation import CachedEmbedder
 
 __all__ = ["BENCH_EXTENSIONS", "build_parser", "main"]
 
 BENCH_EXTENSIONS: tuple[str, ...] = ("eagle_core.evaluation.unseen",)
-EMBEDDERS = ("torch", "onnx", "onnx-int8")
 
 
 def _extensions() -> list[ModuleType]:
@@ -142,29 +137,18 @@ def add_replay_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _add_embedder_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--embedder", choices=EMBEDDERS, default="torch",
+    from eagle_core.evaluation._cache import BACKENDS
+
+    p.add_argument("--embedder", choices=BACKENDS, default="torch",
                    help="the bundled MiniLM on torch (default), on ONNX Runtime (same vectors, same "
                         "cache), or its int8 copy (other vectors, cached apart); onnx needs "
                         "eagle-router[onnx]")  # fmt: skip
 
 
-def _cached_embedder(args: argparse.Namespace) -> CachedEmbedder:
-    """The evaluation's on-disk cached embedder for ``--embedder``: its cache key is the store name of
-    the vectors, so int8 vectors never mix with the float ones (which torch and ONNX share)."""
-    from eagle_core.evaluation import CachedEmbedder
-
-    if args.embedder == "torch":
-        return CachedEmbedder(truncation=args.truncation, progress=not args.quiet)
-    from eagle_core import OnnxMiniLMEmbedder
-
-    onnx = OnnxMiniLMEmbedder(truncation=args.truncation, quantize=args.embedder == "onnx-int8")
-    return CachedEmbedder(onnx.embed, name=f"{onnx.name}@trunc-{args.truncation}",
-                          progress=not args.quiet)  # fmt: skip
-
-
 def _cmd_replay(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> int:
     from eagle_core.datasets import DatasetError, load_dataset
     from eagle_core.evaluation._bench import resolve_data
+    from eagle_core.evaluation._cache import bundled_embedder
     from eagle_core.replay import ReplayError, run_replay
     from eagle_core.replay._report import write_results
 
@@ -174,7 +158,7 @@ def _cmd_replay(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> i
         loaded = [ds for ds in loaded if ds.has_scores]
         if not loaded:
             raise ReplayError(f"--data {args.data} holds no dataset with scores.csv to replay")
-        embedder = _cached_embedder(args)
+        embedder = bundled_embedder(args.embedder, truncation=args.truncation, progress=not args.quiet)
         data = [(ds, embedder(list(ds.prompts))) for ds in loaded]
         results = run_replay(data, scenarios=args.scenarios, seeds=args.seeds, routers=args.routers,
                              wtp=args.wtp, length=args.length, progress=not args.quiet)  # fmt: skip
@@ -194,6 +178,7 @@ def _cmd_replay(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> i
 def _cmd_bench(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> int:
     from eagle_core.datasets import DatasetError
     from eagle_core.evaluation._bench import run_bench
+    from eagle_core.evaluation._cache import bundled_embedder
     from eagle_core.evaluation._eagle_router import eagle_factories
     from eagle_core.evaluation._protocol import BASELINES
     from eagle_core.evaluation._votes import JudgeSelectionError
@@ -211,7 +196,7 @@ def _cmd_bench(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> in
                   file=sys.stderr)  # fmt: skip
             return 2
         routers = {r: routers[r] for r in args.routers}
-    embedder = _cached_embedder(args)
+    embedder = bundled_embedder(args.embedder, truncation=args.truncation, progress=not args.quiet)
     try:
         results = run_bench(
             args.data, args.out, datasets=args.datasets, limit=args.limit, routers=routers,

@@ -320,3 +320,28 @@ def test_float_store_reopened_with_int8_is_flagged(int8_cache: Path, embedder: S
             second.close()
     flagged = [r.getMessage() for r in caplog.records if "built with embedder" in r.getMessage()]
     assert flagged and DEFAULT_EMBEDDER_NAME + "-int8" in flagged[0]
+
+
+def test_evaluation_cache_keeps_int8_vectors_apart(int8_cache: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    """``eagle bench/replay --embedder``: torch and ONNX share cached vectors (the same to 1e-5); int8
+    ones are cached under their own key, so a cached torch vector is never read as an int8 one."""
+    from eagle_core.cli import build_parser
+    from eagle_core.evaluation._cache import bundled_embedder
+
+    monkeypatch.setenv("EAGLE_CACHE_DIR", str(int8_cache))
+    keys = {b: bundled_embedder(b, progress=False).key for b in ("torch", "onnx", "onnx-int8")}
+    assert keys["torch"] == keys["onnx"] == DEFAULT_EMBEDDER_NAME + "@trunc-left"
+    assert keys["onnx-int8"] == DEFAULT_EMBEDDER_NAME + "-int8@trunc-left"
+    int8 = bundled_embedder("onnx-int8", progress=False)
+    int8.cache_dir = tmp_path
+    question = ["What is the capital of Australia?"]
+    vec = int8(question)
+    direct = OnnxMiniLMEmbedder(cache_dir=int8_cache, quantize=True).embed(question)
+    assert np.abs(vec - direct).max() <= 1e-6
+    assert [p.name for p in tmp_path.glob("*.sqlite")] == [keys["onnx-int8"] + ".sqlite"]
+    with pytest.raises(ValueError, match="backend must be one of"):
+        bundled_embedder("int4")
+    for command in ("bench", "replay"):
+        args = build_parser().parse_args([command, "--data", "d", "--out", "o", "--embedder", "onnx-int8"])
+        assert args.embedder == "onnx-int8"
