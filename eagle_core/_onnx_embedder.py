@@ -16,9 +16,9 @@ Install with ``pip install "eagle-router[onnx]"``.
 
 ``embedder="onnx-int8"`` (``OnnxMiniLMEmbedder(quantize=True)``) runs a dynamically quantized copy
 (int8 weights, per output channel; activations quantized per call) built once from the float graph
-with ONNX Runtime's ``quantize_dynamic`` and cached next to it: about 1.6x faster on a full 256-token
-window, but its vectors are *not* the float ones (cosine to torch's >= 0.98 on real prompts, see
-docs/BENCHMARKS.md), so it is named ``all-MiniLM-L6-v2-int8`` in the store.
+with ONNX Runtime's ``quantize_dynamic`` and cached next to it: it embeds in about half the float
+graph's time, but its vectors are *not* the float ones (cosine to torch's >= 0.985 on real prompts,
+see docs/BENCHMARKS.md), so it is named ``all-MiniLM-L6-v2-int8`` in the store.
 """
 
 from __future__ import annotations
