@@ -3,13 +3,14 @@
 ``record_feedback(score=)`` on the served answer; in-memory Chroma, torch's default threads.
 
     python benchmarks/bench_online_step.py --data $EAGLE_DATA_DIR --code /path/to/old/checkout
-    python benchmarks/bench_online_step.py --data $EAGLE_DATA_DIR --embedders torch onnx
+    python benchmarks/bench_online_step.py --data $EAGLE_DATA_DIR --embedders torch onnx onnx-int8
 
-``--embedders`` times the bundled MiniLM on torch (the default embedder) and/or on ONNX Runtime
-(``embedder="onnx"``, needs ``pip install "eagle-router[onnx]"``) side by side, each in its own
-processes. The ONNX graph cache is a fresh folder (``--onnx-cache``, default a temporary one) that is
-emptied before every first-round ONNX run, so round 1's first route pays the export (cold cache)
-and later rounds' first routes load the cached graph (warm cache).
+``--embedders`` times the bundled MiniLM on torch (the default embedder), on ONNX Runtime
+(``embedder="onnx"``, needs ``pip install "eagle-router[onnx]"``) and/or its int8 copy
+(``embedder="onnx-int8"``) side by side, each in its own processes. The ONNX graph cache is a fresh
+folder (``--onnx-cache``, default a temporary one) that is emptied before every first-round ONNX run,
+so round 1's first route pays the export (int8: export + quantization; cold cache) and later
+rounds' first routes load the cached graph (warm cache).
 
 Two prompt sets: arena_bench's real Chatbot-Arena prompts (chat questions) and RouterBench's long
 few-shot prompts (most longer than MiniLM's 256-token window). Each (code tree, dataset) runs in a
@@ -120,10 +121,11 @@ def worker(path: Path, steps: int, warm: int, threads: int | None, embedder: str
     def run(eagle: Any, row: int) -> tuple[float, float]:
         return _step(eagle, ds.prompts[row], lambda m: float(ds.scores[row, column[m]]), wtp)
 
-    if embedder == "onnx":
+    if embedder.startswith("onnx"):
         from eagle_core import OnnxMiniLMEmbedder
 
-        spec: Any = OnnxMiniLMEmbedder(cache_dir=onnx_cache, threads=threads)
+        spec: Any = OnnxMiniLMEmbedder(cache_dir=onnx_cache, threads=threads,
+                                       quantize=embedder == "onnx-int8")
     else:
         spec = None  # the default: sentence-transformers on torch
     eagle = Eagle(models, embedder=spec, config=EagleConfig(seed=0))  # nothing opened or loaded yet
@@ -151,7 +153,7 @@ def worker(path: Path, steps: int, warm: int, threads: int | None, embedder: str
                "route": t1 - t0, "feedback": t2 - t1, "step": t2 - t0}
         for k, v in got.items():
             parts[k].append(1e3 * v)
-    if embedder == "onnx":
+    if embedder.startswith("onnx"):
         count = eagle.embedder_.count_tokens
         exported = bool(eagle.embedder_.exported_)
     else:
@@ -175,7 +177,7 @@ def _run_worker(code: Path, path: Path, args: argparse.Namespace, embedder: str 
                 cold: bool = False) -> dict[str, Any]:
     cmd = [sys.executable, str(HERE), "--worker", "--dataset-path", str(path), "--steps",
            str(args.steps), "--warm", str(args.warm), "--embedder", embedder]
-    if embedder == "onnx":
+    if embedder.startswith("onnx"):
         graphs = args.onnx_cache / "onnx"
         if cold and graphs.is_dir():
             for graph in graphs.glob("*.onnx"):
@@ -213,7 +215,8 @@ def _table(results: dict[str, dict[str, dict[str, Any]]], codes: list[str]) -> s
                      f"of history; prompt tokens p50 {any_run['tokens_p50']:.0f}, "
                      f"{100 * any_run['share_over_256_tokens']:.0f}% over MiniLM's 256; "
                      f"torch threads {threads}")
-        lines.append("p50 ms".ljust(22) + "".join(c[:10].rjust(11) for c in codes))
+        lines.append("p50 ms".ljust(22) + "".join(c[:10].rjust(11) if i == 0 else c[:18].rjust(19)
+                                                  for i, c in enumerate(codes)))
         base = by_code[codes[0]]
         extra = ("first route, cold cache", "first route, warm cache") if any(
             any(r.get("first_route_exported", [])) for r in by_code.values()) else ()
@@ -227,7 +230,7 @@ def _table(results: dict[str, dict[str, dict[str, Any]]], codes: list[str]) -> s
                     cold = col.endswith("cold cache")
                     picked = [ms for ms, ex in zip(r["first_route_ms"], r["first_route_exported"],
                                                    strict=True) if ex == cold]
-                    if r["embedder"] != "onnx" or not picked:
+                    if not r["embedder"].startswith("onnx") or not picked:
                         row += "-".rjust(11 if code == codes[0] else 19)
                         continue
                     v = float(np.median(picked))
@@ -281,8 +284,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="runs per (code, dataset), order alternating")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch threads, and ONNX Runtime intra-op threads (default: each library's own)")
-    ap.add_argument("--embedders", nargs="+", default=["torch"], choices=["torch", "onnx"],
-                    help="MiniLM backends to time side by side (onnx: embedder='onnx'); ratios to the first")
+    ap.add_argument("--embedders", nargs="+", default=["torch"], choices=["torch", "onnx", "onnx-int8"],
+                    help="MiniLM backends to time side by side (onnx: embedder='onnx', onnx-int8: "
+                    "embedder='onnx-int8'); ratios to the first")
     ap.add_argument("--onnx-cache", type=Path, default=None,
                     help="EAGLE_CACHE_DIR for the ONNX runs (default: a fresh temporary folder); its "
                     "graphs are deleted before each first-round ONNX run (cold start)")
@@ -299,7 +303,7 @@ def main() -> None:
 
     from tqdm import tqdm
 
-    if "onnx" in args.embedders and args.onnx_cache is None:
+    if any(e.startswith("onnx") for e in args.embedders) and args.onnx_cache is None:
         args.onnx_cache = Path(tempfile.mkdtemp(prefix="eagle-onnx-cache-"))
     trees = [REPO] + [c.resolve() for c in args.code]
     tree_names = ["this" if t == REPO else (t.name or str(t)) for t in trees]

@@ -21,7 +21,7 @@ import numpy as np
 
 from eagle_core import EagleConfig
 from eagle_core.datasets import load_dataset
-from eagle_core.evaluation import CachedEmbedder
+from eagle_core.evaluation._cache import BACKENDS, bundled_embedder
 from eagle_core.replay import EagleOnlineRouter, run_replay
 
 logger = logging.getLogger(__name__)
@@ -34,8 +34,8 @@ GRID = {
 }
 
 
-def validation_data(root: Path, names: list[str]) -> list:
-    emb = CachedEmbedder(progress=False)
+def validation_data(root: Path, names: list[str], embedder: str = "torch") -> list:
+    emb = bundled_embedder(embedder, progress=False)
     out = []
     for name in names:
         ds = load_dataset(root / name)
@@ -67,10 +67,12 @@ def main() -> None:
     ap.add_argument("--length", type=int, default=1000)
     ap.add_argument("--grid", nargs="*", default=None,
                     help="candidates as key=value,key=value (default: the product of GRID)")
+    ap.add_argument("--embedder", choices=BACKENDS, default="torch",
+                    help="the bundled MiniLM's backend for the prompts' vectors (onnx-int8: its int8 copy)")
     ap.add_argument("--out", type=Path, default=Path("bench-out/tune-online"))
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    data = validation_data(args.data, args.datasets)
+    data = validation_data(args.data, args.datasets, args.embedder)
     if args.grid:
         candidates = [dict(kv.split("=") for kv in spec.split(",")) for spec in args.grid]
         candidates = [{k: _value(k, v) for k, v in c.items()} for c in candidates]

@@ -2,6 +2,7 @@
 
 Accepted embedder specs: ``None`` (bundled MiniLM, offline), ``"onnx"`` (the same bundled MiniLM on ONNX
 Runtime, same vectors: :class:`~eagle_core.OnnxMiniLMEmbedder`, ``pip install "eagle-router[onnx]"``),
+``"onnx-int8"`` (its int8-quantized copy: faster, close but not equal vectors, another name in the store),
 a SentenceTransformer model name or path,
 a ``SentenceTransformer`` object, a LangChain-style ``Embeddings`` (``embed_documents``), a LlamaIndex
 embedding (``get_text_embedding_batch``), or any callable ``list[str] -> (n, d) array``.
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_EMBEDDER_NAME = "all-MiniLM-L6-v2"
 ONNX_SPEC = "onnx"
 """``embedder="onnx"``: the bundled MiniLM on ONNX Runtime (same vectors as ``embedder=None``)."""
+ONNX_INT8_SPEC = "onnx-int8"
+"""``embedder="onnx-int8"``: its int8 copy (``OnnxMiniLMEmbedder(quantize=True)``), close vectors."""
 
 
 @runtime_checkable
@@ -147,10 +150,10 @@ class CallableEmbedder:
 
 def resolve_embedder(spec: Any) -> Embedder:
     """Turn any accepted embedder spec into an :class:`Embedder` (without loading a model)."""
-    if isinstance(spec, str) and spec.strip().lower() == ONNX_SPEC:
+    if isinstance(spec, str) and spec.strip().lower() in (ONNX_SPEC, ONNX_INT8_SPEC):
         from eagle_core._onnx_embedder import OnnxMiniLMEmbedder
 
-        return OnnxMiniLMEmbedder()
+        return OnnxMiniLMEmbedder(quantize=spec.strip().lower() == ONNX_INT8_SPEC)
     if spec is None or isinstance(spec, str):
         return SentenceTransformerEmbedder(spec)
     if isinstance(spec, Embedder) and not hasattr(spec, "encode"):
@@ -167,6 +170,7 @@ def resolve_embedder(spec: Any) -> Embedder:
         return CallableEmbedder(spec, name=str(label))
     raise ConfigError(
         "embedder must be None (bundled all-MiniLM-L6-v2), 'onnx' (the same on ONNX Runtime), "
+        "'onnx-int8' (its int8 copy), "
         "a SentenceTransformer model name or object, "
         f"an Embeddings object or a callable list[str] -> array; got {spec!r}"
     )

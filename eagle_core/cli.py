@@ -86,6 +86,7 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         help="which end of over-long prompts the embedder keeps (default left: "
         "RouterBench prompts start with a shared few-shot prefix)",
     )
+    _add_embedder_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")  # fmt: skip
 
 
@@ -130,14 +131,24 @@ def add_replay_arguments(p: argparse.ArgumentParser) -> None:
                    help="use at most N seeded-random prompts per sub-dataset (default: all)")
     p.add_argument("--truncation", choices=("left", "right"), default="left",
                    help="which end of over-long prompts the embedder keeps (default left)")
+    _add_embedder_argument(p)
     p.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
     p.add_argument("--quiet", action="store_true", help="no progress bars")  # fmt: skip
 
 
+def _add_embedder_argument(p: argparse.ArgumentParser) -> None:
+    from eagle_core.evaluation._cache import BACKENDS
+
+    p.add_argument("--embedder", choices=BACKENDS, default="torch",
+                   help="the bundled MiniLM on torch (default), on ONNX Runtime (same vectors, same "
+                        "cache), or its int8 copy (other vectors, cached apart); onnx needs "
+                        "eagle-router[onnx]")  # fmt: skip
+
+
 def _cmd_replay(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> int:
     from eagle_core.datasets import DatasetError, load_dataset
-    from eagle_core.evaluation import CachedEmbedder
     from eagle_core.evaluation._bench import resolve_data
+    from eagle_core.evaluation._cache import bundled_embedder
     from eagle_core.replay import ReplayError, run_replay
     from eagle_core.replay._report import write_results
 
@@ -147,7 +158,7 @@ def _cmd_replay(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> i
         loaded = [ds for ds in loaded if ds.has_scores]
         if not loaded:
             raise ReplayError(f"--data {args.data} holds no dataset with scores.csv to replay")
-        embedder = CachedEmbedder(truncation=args.truncation, progress=not args.quiet)
+        embedder = bundled_embedder(args.embedder, truncation=args.truncation, progress=not args.quiet)
         data = [(ds, embedder(list(ds.prompts))) for ds in loaded]
         results = run_replay(data, scenarios=args.scenarios, seeds=args.seeds, routers=args.routers,
                              wtp=args.wtp, length=args.length, progress=not args.quiet)  # fmt: skip
@@ -166,8 +177,8 @@ def _cmd_replay(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> i
 
 def _cmd_bench(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> int:
     from eagle_core.datasets import DatasetError
-    from eagle_core.evaluation import CachedEmbedder
     from eagle_core.evaluation._bench import run_bench
+    from eagle_core.evaluation._cache import bundled_embedder
     from eagle_core.evaluation._eagle_router import eagle_factories
     from eagle_core.evaluation._protocol import BASELINES
     from eagle_core.evaluation._votes import JudgeSelectionError
@@ -185,7 +196,7 @@ def _cmd_bench(args: argparse.Namespace, extensions: Sequence[ModuleType]) -> in
                   file=sys.stderr)  # fmt: skip
             return 2
         routers = {r: routers[r] for r in args.routers}
-    embedder = CachedEmbedder(truncation=args.truncation, progress=not args.quiet)
+    embedder = bundled_embedder(args.embedder, truncation=args.truncation, progress=not args.quiet)
     try:
         results = run_bench(
             args.data, args.out, datasets=args.datasets, limit=args.limit, routers=routers,

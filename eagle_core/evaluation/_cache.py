@@ -193,3 +193,21 @@ class CachedEmbedder:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+"""The bundled MiniLM on torch (default), on ONNX Runtime (same vectors) or its int8 copy."""
+
+
+def bundled_embedder(backend: str = "torch", *, truncation: str = "left",
+                     progress: bool = True) -> CachedEmbedder:
+    """The cached bundled MiniLM on ``backend`` (:data:`BACKENDS`). The cache key is the vectors'
+    name in a store, so int8 vectors never mix with the float ones, which torch and ONNX share."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "torch":
+        return CachedEmbedder(truncation=truncation, progress=progress)
+    from eagle_core._onnx_embedder import OnnxMiniLMEmbedder
+
+    onnx = OnnxMiniLMEmbedder(truncation=truncation, quantize=backend == "onnx-int8")
+    return CachedEmbedder(onnx.embed, name=f"{onnx.name}@trunc-{truncation}", progress=progress)
