@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from eagle_core._cache_dir import default_cache_dir
 from eagle_core._embeddings import _normalize, bundled_model_path, check_truncation, embedder_name
 from eagle_core._errors import ConfigError, MissingDependencyError
 
@@ -55,13 +56,6 @@ QUANT_FORMAT = "eagle-int8-dynamic-per-channel-v1"
 INT8_SUFFIX = "-int8"
 _HASHED_FILES = ("config.json", "model.safetensors", "pytorch_model.bin", "sentence_bert_config.json",
                  "1_Pooling/config.json", "modules.json")
-
-
-def default_cache_dir() -> Path:
-    """Where eagle-router caches files it derives: ``$EAGLE_CACHE_DIR``, else ``~/.cache/eagle-router``
-    (the evaluation's embedding cache uses the same variable); the graph goes to its ``onnx/`` folder."""
-    env = os.environ.get("EAGLE_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "eagle-router"
 
 
 def _model_digest(model_dir: Path) -> str:

@@ -1,8 +1,9 @@
 """On-disk embedding cache keyed by embedder name + sha256(text).
 
 MiniLM embeds only ~8-25 prompts/s on two CPU cores, so benchmark runs must never re-embed.
-Vectors live in one SQLite file per embedder under ``$EAGLE_CACHE_DIR`` (default
-``~/.cache/eagle-router/embeddings``); SQLite makes concurrent readers/writers safe.
+Vectors live in one SQLite file per embedder in the ``embeddings/`` folder of the cache directory
+(``$EAGLE_CACHE_DIR``, default ``~/.cache/eagle-router``); SQLite makes concurrent readers/writers
+safe.
 """
 
 from __future__ import annotations
@@ -17,17 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
+from eagle_core._cache_dir import default_cache_dir
+
 logger = logging.getLogger(__name__)
 
-CACHE_ENV = "EAGLE_CACHE_DIR"
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 TRUNCATION_SIDES = ("left", "right")
 
 
 def cache_dir() -> Path:
-    """``$EAGLE_CACHE_DIR`` or ``~/.cache/eagle-router/embeddings``."""
-    env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "eagle-router" / "embeddings"
+    """``embeddings/`` in the cache directory (``$EAGLE_CACHE_DIR`` or ``~/.cache/eagle-router``)."""
+    return default_cache_dir() / "embeddings"
 
 
 def text_key(text: str) -> str:

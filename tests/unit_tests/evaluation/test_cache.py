@@ -48,7 +48,7 @@ def test_callable_needs_a_name_and_truncation_is_checked(tmp_path: Path) -> None
 def test_cache_dir_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EAGLE_CACHE_DIR", str(tmp_path / "c"))
     CachedEmbedder(Counting(), name="n", progress=False)(["x"])
-    assert (tmp_path / "c" / "n.sqlite").is_file()
+    assert (tmp_path / "c" / "embeddings" / "n.sqlite").is_file()  # one root for every cache
 
 
 def test_left_truncation_keeps_the_distinct_end_of_long_prompts(isolated_cache: Path) -> None:
